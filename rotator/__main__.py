@@ -1,0 +1,5 @@
+"""``python -m rotator``."""
+
+from rotator.cli import main
+
+main()

@@ -1,0 +1,432 @@
+"""The config file: loaded, expanded and validated once into frozen objects.
+
+`load_config` reads YAML, expands ``${VAR}`` and ``${VAR:-default}`` from
+the environment in every string, merges ``defaults`` into each secret and
+validates the result. Every problem is reported at once, each line naming
+its key (``secrets[web-session].generator.bytes: ...``), as a `ConfigError`
+(exit code 2). Nothing is contacted and nothing is written while loading.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from rotator.durations import parse_duration
+from rotator.errors import ConfigError
+from rotator.generators import GeneratorSpec
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "AuditConfig",
+    "Config",
+    "RetryPolicy",
+    "Schedule",
+    "SecretConfig",
+    "TLSConfig",
+    "TokenAuth",
+    "VaultConfig",
+    "expand_env",
+    "load_config",
+    "parse_config",
+]
+
+DEFAULT_CONFIG_PATH = Path("config/rotator.yaml")
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str | int | float):
+        return parse_duration(value)
+    raise ValueError(f"expected a duration such as 90s, 15m, 12h or 30d, got {value!r}")
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value < timedelta(seconds=1):
+        raise ValueError("must be at least 1s")
+    return value
+
+
+def _timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as UTC)") from exc
+    return name
+
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.@+=-]+$")
+
+
+def _vault_path(value: str) -> str:
+    if value != value.strip("/") or not value:
+        raise ValueError("must be a path without a leading or trailing slash, such as apps/web")
+    for segment in value.split("/"):
+        if segment in {"", ".", ".."} or not _SEGMENT.match(segment):
+            raise ValueError(
+                f"segment {segment!r} is not allowed: use letters, digits and _ . @ + = -"
+            )
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+VaultPath = Annotated[str, AfterValidator(_vault_path)]
+SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TLSConfig(_Model):
+    ca_cert: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    verify: bool = True
+
+    @model_validator(mode="after")
+    def _pair(self) -> Self:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together: set both or neither")
+        return self
+
+
+class TokenAuth(_Model):
+    """A Vault token, given directly or in a file that is re-read when it changes."""
+
+    method: Literal["token"] = "token"
+    token: SecretStr | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.token is not None and self.token_file is not None:
+            raise ValueError("set token or token_file, not both")
+        if self.token is None and self.token_file is None:
+            raise ValueError(
+                "no token: set token (for example ${VAULT_TOKEN}) or token_file, "
+                "or export VAULT_TOKEN"
+            )
+        if self.token is not None and not self.token.get_secret_value().strip():
+            raise ValueError("token is empty")
+        return self
+
+
+class VaultConfig(_Model):
+    address: str = "http://127.0.0.1:8200"
+    namespace: str | None = None
+    auth: TokenAuth
+    tls: TLSConfig = TLSConfig()
+    timeout: PositiveDuration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _address(self) -> Self:
+        if not re.match(r"^https?://[^/\s]+", self.address):
+            raise ValueError(f"address {self.address!r} must start with http:// or https://")
+        return self
+
+
+class RetryPolicy(_Model):
+    """How a failed rotation is tried again: exponential backoff with full jitter."""
+
+    attempts: int = Field(5, ge=1, le=100)
+    backoff: PositiveDuration = timedelta(seconds=2)
+    max_backoff: PositiveDuration = timedelta(minutes=5)
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.max_backoff < self.backoff:
+            raise ValueError("max_backoff must not be shorter than backoff")
+        return self
+
+
+class Schedule(_Model):
+    """When a secret falls due: ``{every: 24h}`` or ``{cron: "0 3 * * 1", timezone: UTC}``."""
+
+    every: PositiveDuration | None = None
+    cron: str | None = None
+    timezone: TimeZoneName = "UTC"
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("set exactly one of every or cron")
+        if self.cron is not None:
+            if len(self.cron.split()) != 5:
+                raise ValueError(
+                    f"cron {self.cron!r} must have five fields: minute hour day month weekday"
+                )
+            try:
+                CronTrigger.from_crontab(self.cron, timezone=zoneinfo.ZoneInfo(self.timezone))
+            except ValueError as exc:
+                raise ValueError(f"cron {self.cron!r} is not valid: {exc}") from exc
+        return self
+
+
+Engine = Literal["kv2"]
+
+
+class _SecretFields(_Model):
+    """The fields a secret and ``defaults`` share."""
+
+    mount: VaultPath = "secret"
+    engine: Engine = "kv2"
+    keep_previous: int = Field(1, ge=0, le=100)
+    max_versions: int = Field(10, ge=1, le=1000)
+    jitter: Duration = timedelta(0)
+    retry: RetryPolicy = RetryPolicy()
+    adopt: bool = False
+
+
+class SecretDefaults(_SecretFields):
+    """``defaults``: any secret field; a secret's own value wins, field by field."""
+
+    generator: GeneratorSpec | None = None
+    schedule: Schedule | None = None
+
+
+class SecretConfig(_SecretFields):
+    """One managed secret."""
+
+    name: SecretName
+    path: VaultPath
+    generator: GeneratorSpec
+    schedule: Schedule
+
+    @property
+    def vault_path(self) -> str:
+        """The secret's address for messages: ``mount/path``."""
+        return f"{self.mount}/{self.path}"
+
+
+class AuditConfig(_Model):
+    stdout: bool = True
+    file: Path | None = None
+
+
+class Config(_Model):
+    vault: VaultConfig
+    defaults: SecretDefaults = SecretDefaults()
+    audit: AuditConfig = AuditConfig()
+    secrets: tuple[SecretConfig, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        defaults = data.get("defaults") or {}
+        secrets = data.get("secrets")
+        if isinstance(defaults, Mapping) and isinstance(secrets, list):
+            merged = [
+                {**defaults, **secret} if isinstance(secret, Mapping) else secret
+                for secret in secrets
+            ]
+            return {**data, "secrets": merged}
+        return data
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        seen: set[str] = set()
+        places: set[tuple[str, str]] = set()
+        for secret in self.secrets:
+            if secret.name in seen:
+                raise ValueError(f"secret name {secret.name!r} is used twice")
+            seen.add(secret.name)
+            if (secret.mount, secret.path) in places:
+                raise ValueError(f"two secrets write to {secret.vault_path!r}")
+            places.add((secret.mount, secret.path))
+        return self
+
+    def secret(self, name: str) -> SecretConfig:
+        """The secret called `name`; a `ConfigError` listing the known names otherwise."""
+        for secret in self.secrets:
+            if secret.name == name:
+                return secret
+        known = ", ".join(s.name for s in self.secrets) or "none"
+        raise ConfigError(f"no secret named {name!r} in the config (known: {known})")
+
+
+# -- loading ---------------------------------------------------------------
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(value: str, environ: Mapping[str, str], *, key: str) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}``; ``$$`` is a literal ``$``."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        found = environ.get(name)
+        if found:
+            return found
+        if default is not None:
+            return default
+        if found is not None:
+            return found
+        raise ConfigError(f"environment variable {name} is not set", key=key)
+
+    return _VAR.sub(substitute, value)
+
+
+def _expand_tree(node: Any, environ: Mapping[str, str], key: str) -> Any:
+    if isinstance(node, str):
+        return expand_env(node, environ, key=key or "<root>")
+    if isinstance(node, list):
+        return [_expand_tree(item, environ, f"{key}[{i}]") for i, item in enumerate(node)]
+    if isinstance(node, dict):
+        return {
+            name: _expand_tree(item, environ, f"{key}.{name}" if key else str(name))
+            for name, item in node.items()
+        }
+    return node
+
+
+def _apply_vault_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Fill what the config leaves out from VAULT_ADDR, VAULT_TOKEN and friends."""
+    vault = raw.get("vault")
+    if vault is None:
+        vault = raw["vault"] = {}
+    if not isinstance(vault, dict):
+        return
+    if "address" not in vault and environ.get("VAULT_ADDR"):
+        vault["address"] = environ["VAULT_ADDR"]
+    if "namespace" not in vault and environ.get("VAULT_NAMESPACE"):
+        vault["namespace"] = environ["VAULT_NAMESPACE"]
+    auth = vault.setdefault("auth", {})
+    if (
+        isinstance(auth, dict)
+        and auth.get("method", "token") == "token"
+        and "token" not in auth
+        and "token_file" not in auth
+    ):
+        if environ.get("VAULT_TOKEN"):
+            auth["token"] = environ["VAULT_TOKEN"]
+        else:
+            token_file = Path(environ.get("HOME", "~")).expanduser() / ".vault-token"
+            if token_file.is_file():
+                auth["token_file"] = str(token_file)
+    tls = vault.setdefault("tls", {})
+    if isinstance(tls, dict):
+        if "ca_cert" not in tls and environ.get("VAULT_CACERT"):
+            tls["ca_cert"] = environ["VAULT_CACERT"]
+        skip = environ.get("VAULT_SKIP_VERIFY", "").lower()
+        if "verify" not in tls and skip in {"1", "true", "yes"}:
+            tls["verify"] = False
+
+
+def _format_key(loc: Sequence[int | str], raw: Any) -> str:
+    """Turn pydantic's location into the key an operator wrote.
+
+    Secrets are named by their ``name`` when they have one, and the tags
+    pydantic inserts for unions (``generator.token.bytes``) are dropped.
+    """
+    parts: list[str] = []
+    node = raw
+    for index, item in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(node, list) and isinstance(item, int):
+            element = node[item] if item < len(node) else None
+            name = element.get("name") if isinstance(element, dict) else None
+            parts.append(f"[{name}]" if isinstance(name, str) and name else f"[{item}]")
+            node = element
+            continue
+        if isinstance(node, dict) and item not in node and not last:
+            continue  # a union tag, not a key the operator wrote
+        parts.append(f".{item}" if parts else str(item))
+        node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts) or "<root>"
+
+
+def _from_defaults(loc: Sequence[int | str], raw: Mapping[str, Any]) -> bool:
+    """Whether an error under ``secrets[i].field`` comes from ``defaults.field``."""
+    if len(loc) < 3 or loc[0] != "secrets" or not isinstance(loc[1], int):
+        return False
+    secrets = raw.get("secrets")
+    defaults = raw.get("defaults")
+    if not isinstance(secrets, list) or not isinstance(defaults, dict) or loc[1] >= len(secrets):
+        return False
+    secret = secrets[loc[1]]
+    return isinstance(secret, dict) and loc[2] not in secret and loc[2] in defaults
+
+
+def _clean_message(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def parse_config(
+    raw: Any, *, source: str = "config", environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate an already parsed YAML document."""
+    environ = os.environ if environ is None else environ
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    raw = _expand_tree(raw, environ, "")
+    _apply_vault_environment(raw, environ)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False, include_input=False):
+            loc = error["loc"]
+            if _from_defaults(loc, raw):
+                continue
+            message = _clean_message(error["msg"])
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            lines.append(f"{_format_key(loc, raw)}: {message}")
+        detail = "\n  ".join(dict.fromkeys(lines))
+        raise ConfigError(f"{source}: invalid config:\n  {detail}") from None
+
+
+def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, expand and validate the config file at `path`.
+
+    `path` defaults to ``$ROTATOR_CONFIG`` and then ``config/rotator.yaml``.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None:
+        path = environ.get("ROTATOR_CONFIG") or DEFAULT_CONFIG_PATH
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}: {problem}{where}") from None
+    return parse_config(raw, source=str(path), environ=environ)

@@ -1,0 +1,208 @@
+"""Rotating one secret: read, decide, generate, write with check-and-set, record.
+
+This is the core every entry point shares (the daemon's jobs, ``rotator
+rotate``). It never sleeps and never retries by itself: it returns a
+`RotationResult` that says what happened and when the secret is due next,
+and the caller decides what to do about time.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from structlog.typing import FilteringBoundLogger
+
+from rotator.clock import SYSTEM_CLOCK, Clock, format_time
+from rotator.config import SecretConfig
+from rotator.errors import CasConflict, NotManaged, RotatorError
+from rotator.generators import SYSTEM_RANDOM, RandomSource
+from rotator.record import KeyEntry, SecretRecord, make_kid
+from rotator.schedule import next_due
+from rotator.store import SecretStore, StoredSecret
+
+__all__ = ["Outcome", "RotationResult", "Rotator", "Trigger"]
+
+
+class Trigger(StrEnum):
+    """Why a rotation runs."""
+
+    SCHEDULE = "schedule"
+    INITIAL = "initial"
+    CATCHUP = "catchup"
+    MANUAL = "manual"
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    #: ``--dry-run``: the rotation would have run; nothing was written.
+    PLANNED = "planned"
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """What one call of `Rotator.rotate` did. Holds no value."""
+
+    secret: str
+    outcome: Outcome
+    rotation_id: str
+    trigger: Trigger
+    reason: str | None = None
+    version: int | None = None
+    previous_version: int | None = None
+    kid: str | None = None
+    next_rotation_at: datetime | None = None
+    error: RotatorError | None = None
+
+
+class Rotator:
+    """Rotates secrets through a store, recording every step in the audit log."""
+
+    def __init__(
+        self,
+        store: SecretStore,
+        audit: FilteringBoundLogger,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        random: RandomSource = SYSTEM_RANDOM,
+    ) -> None:
+        self._store = store
+        self._audit = audit
+        self._clock = clock
+        self._random = random
+
+    def rotate(
+        self,
+        secret: SecretConfig,
+        *,
+        trigger: Trigger,
+        force: bool = False,
+        attempt: int = 1,
+        dry_run: bool = False,
+    ) -> RotationResult:
+        """Rotate `secret` if it is due (or `force`), with check-and-set.
+
+        Never raises a `RotatorError`: failures come back as an outcome and
+        are recorded as ``rotation.failed``.
+        """
+        rotation_id = str(uuid.uuid4())
+        started = time.monotonic()
+        log = self._audit.bind(
+            secret=secret.name,
+            engine=secret.engine,
+            mount=secret.mount,
+            path=secret.path,
+            generator=secret.generator.kind,
+            trigger=str(trigger),
+            rotation_id=rotation_id,
+            attempt=attempt,
+        )
+
+        def result(outcome: Outcome, **fields: Any) -> RotationResult:
+            return RotationResult(
+                secret=secret.name,
+                outcome=outcome,
+                rotation_id=rotation_id,
+                trigger=trigger,
+                **fields,
+            )
+
+        def elapsed_ms() -> int:
+            return round((time.monotonic() - started) * 1000)
+
+        stored: StoredSecret | None = None
+        try:
+            stored = self._store.read(secret)
+            if stored is not None and not stored.managed and not secret.adopt:
+                raise NotManaged(
+                    "a secret that rotator does not manage (no managed-by=rotator metadata) "
+                    f"exists here; set adopt: true on secret {secret.name!r} to take it over",
+                    path=f"{secret.mount}/{secret.path}",
+                )
+            now = self._clock.now().replace(microsecond=0)
+            record = stored.record if stored is not None else None
+            if not force and record is not None and now < record.next_rotation_at:
+                log.info(
+                    "rotation.skipped",
+                    reason="not_due",
+                    version=stored.version if stored else None,
+                    next_rotation_at=format_time(record.next_rotation_at),
+                )
+                return result(
+                    Outcome.SKIPPED,
+                    reason="not_due",
+                    version=stored.version if stored else None,
+                    next_rotation_at=record.next_rotation_at,
+                )
+            previous_version = stored.version if stored is not None else 0
+            if dry_run:
+                return result(Outcome.PLANNED, previous_version=previous_version)
+            log.info("rotation.started", previous_version=previous_version)
+            generated = secret.generator.generate(self._random)
+            entry = KeyEntry.from_generated(generated, kid=make_kid(self._random), now=now)
+            due = next_due(secret, now, self._random)
+            new_record = (
+                record.rotated(
+                    entry, now=now, next_rotation_at=due, keep_previous=secret.keep_previous
+                )
+                if record is not None
+                else SecretRecord.first(entry, now=now, next_rotation_at=due)
+            )
+            written = self._store.write(secret, new_record, read=stored, rotation_id=rotation_id)
+        except CasConflict as exc:
+            peer_due = self._peer_due(secret)
+            log.info(
+                "rotation.skipped",
+                reason="peer",
+                previous_version=exc.expected_version,
+                duration_ms=elapsed_ms(),
+            )
+            return result(
+                Outcome.SKIPPED,
+                reason="peer",
+                previous_version=exc.expected_version,
+                next_rotation_at=peer_due,
+            )
+        except RotatorError as exc:
+            log.error(
+                "rotation.failed",
+                error=str(exc),
+                error_type=type(exc).__name__,
+                transient=exc.transient,
+                duration_ms=elapsed_ms(),
+            )
+            return result(Outcome.FAILED, error=exc)
+
+        fields: dict[str, Any] = {}
+        if written.warning is not None:
+            fields["warning"] = written.warning
+        log.info(
+            "rotation.succeeded",
+            version=written.version,
+            previous_version=previous_version,
+            kid=entry.kid,
+            next_rotation_at=format_time(due),
+            duration_ms=elapsed_ms(),
+            **fields,
+        )
+        return result(
+            Outcome.SUCCEEDED,
+            version=written.version,
+            previous_version=previous_version,
+            kid=entry.kid,
+            next_rotation_at=due,
+        )
+
+    def _peer_due(self, secret: SecretConfig) -> datetime | None:
+        """When the secret a peer just rotated is due next, if Vault can say."""
+        try:
+            state = self._store.read_schedule(secret)
+        except RotatorError:
+            return None
+        return state.next_rotation_at if state is not None else None
