@@ -102,16 +102,16 @@ def rotate(obj: _Context, names: tuple[str, ...], all_: bool, dry_run: bool) -> 
     audit, writer = make_audit_logger(config.audit, stream=sys.stderr)
     store = KV2Store(VaultConnection(config.vault))
     rotator = Rotator(store, audit)
-    failed = False
+    exit_code = 0
     try:
         for secret in secrets:
             result = rotator.rotate(secret, trigger=Trigger.MANUAL, force=True, dry_run=dry_run)
             click.echo(_describe(result))
-            failed = failed or result.outcome is Outcome.FAILED
+            if result.error is not None:
+                exit_code = max(exit_code, result.error.exit_code)
     finally:
         writer.close()
-    if failed:
-        sys.exit(1)
+    sys.exit(exit_code)
 
 
 def _describe(result: RotationResult) -> str:

@@ -354,8 +354,8 @@ def _format_key(loc: Sequence[int | str], raw: Any) -> str:
             parts.append(f"[{name}]" if isinstance(name, str) and name else f"[{item}]")
             node = element
             continue
-        if isinstance(node, dict) and item not in node and not last:
-            continue  # a union tag, not a key the operator wrote
+        if isinstance(node, dict) and item not in node and (not last or node.get("kind") == item):
+            continue  # a union tag (the generator's kind), not a key the operator wrote
         parts.append(f".{item}" if parts else str(item))
         node = node.get(item) if isinstance(node, dict) else None
     return "".join(parts) or "<root>"

