@@ -7,20 +7,24 @@ except ``rotator generate``, whose whole purpose is to print one.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from rotator import __version__
 from rotator.audit import make_audit_logger
 from rotator.clock import format_time
-from rotator.config import Config, load_config
+from rotator.config import Config, load_config, validation_messages
 from rotator.daemon import Daemon
-from rotator.errors import RotatorError
+from rotator.errors import ConfigError, RotatorError
+from rotator.generators import GENERATOR_KINDS, parse_generator
 from rotator.rotation import Outcome, RotationResult, Rotator, Trigger
 from rotator.vault import KV2Store, VaultConnection
 
@@ -112,6 +116,69 @@ def rotate(obj: _Context, names: tuple[str, ...], all_: bool, dry_run: bool) -> 
     finally:
         writer.close()
     sys.exit(exit_code)
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog="Parameters are the generator's config keys as options: "
+    "rotator generate password --length 32 --symbols 0 --custom.chars äöü --custom.min 1",
+)
+@click.argument("kind")
+@click.option("--json", "as_json", is_flag=True, help="Print the value with its public material.")
+@click.pass_context
+def generate(ctx: click.Context, kind: str, as_json: bool) -> None:
+    """Print one new value of KIND, made locally; Vault is not contacted.
+
+    The value goes to stdout and its entropy to stderr, so that scripts can
+    capture the value alone. This is the only command that prints a value.
+    """
+    if kind not in GENERATOR_KINDS:
+        raise ConfigError(f"unknown generator kind {kind!r} (known: {', '.join(GENERATOR_KINDS)})")
+    params = _generator_params(ctx.args)
+    raw: dict[str, Any] = {**params, "kind": kind}
+    try:
+        generator = parse_generator(raw)
+    except ValidationError as exc:
+        detail = "\n  ".join(validation_messages(exc, raw, root="generator"))
+        raise ConfigError(f"invalid generator parameters:\n  {detail}") from None
+    generated = generator.generate()
+    if as_json:
+        document = {
+            "kind": kind,
+            "entropy_bits": round(generator.entropy_bits(), 1),
+            "value": generated.value.reveal(),
+            **generated.public,
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(generated.value.reveal().rstrip("\n"))
+    click.echo(f"{kind}: {generator.entropy_bits():.1f} bits of entropy", err=True)
+
+
+def _generator_params(args: list[str]) -> dict[str, Any]:
+    """``--bytes 16 --allow-weak --custom.min 1`` as a (nested) mapping."""
+    params: dict[str, Any] = {}
+    index = 0
+    while index < len(args):
+        option = args[index]
+        if not option.startswith("--") or len(option) < 3:
+            raise click.UsageError(f"expected --PARAM [VALUE], got {option!r}")
+        name, has_value, value = option[2:].partition("=")
+        if not has_value:
+            following = args[index + 1] if index + 1 < len(args) else None
+            if following is not None and not following.startswith("--"):
+                value, index = following, index + 1
+            else:
+                value = "true"
+        target = params
+        *parents, leaf = name.replace("-", "_").split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise click.UsageError(f"--{name} conflicts with another parameter")
+        target[leaf] = value
+        index += 1
+    return params
 
 
 def _describe(result: RotationResult) -> str:

@@ -47,6 +47,7 @@ __all__ = [
     "expand_env",
     "load_config",
     "parse_config",
+    "validation_messages",
 ]
 
 DEFAULT_CONFIG_PATH = Path("config/rotator.yaml")
@@ -394,17 +395,25 @@ def parse_config(
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors(include_url=False, include_input=False):
-            loc = error["loc"]
-            if _from_defaults(loc, raw):
-                continue
-            message = _clean_message(error["msg"])
-            if error["type"] == "extra_forbidden":
-                message = "unknown key"
-            lines.append(f"{_format_key(loc, raw)}: {message}")
-        detail = "\n  ".join(dict.fromkeys(lines))
+        detail = "\n  ".join(validation_messages(exc, raw))
         raise ConfigError(f"{source}: invalid config:\n  {detail}") from None
+
+
+def validation_messages(exc: ValidationError, raw: Any, *, root: str = "") -> list[str]:
+    """One line per problem, each starting with the key the operator wrote."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = error["loc"]
+        if isinstance(raw, Mapping) and _from_defaults(loc, raw):
+            continue
+        message = _clean_message(error["msg"])
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        key = _format_key(loc, raw)
+        if root:
+            key = root if key == "<root>" else f"{root}.{key}"
+        lines.append(f"{key}: {message}")
+    return list(dict.fromkeys(lines))
 
 
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:

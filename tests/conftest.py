@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,34 @@ def events(text: str) -> list[dict[str, Any]]:
         if line.startswith("{"):
             found.append(json.loads(line))
     return found
+
+
+def leaks(values: Iterable[str], captured: str) -> list[str]:
+    """The values found in `captured`: whole, JSON-escaped, or any long line (PEM bodies)."""
+    found = []
+    for value in values:
+        pieces = {value, json.dumps(value)[1:-1]}
+        pieces.update(
+            line for line in value.splitlines() if len(line) >= 16 and not line.startswith("-----")
+        )
+        if any(piece in captured for piece in pieces):
+            found.append(value)
+    return found
+
+
+ALL_KIND_GENERATORS: list[dict[str, Any]] = [
+    {"kind": "token"},
+    {"kind": "hmac_key"},
+    {"kind": "session_key"},
+    {"kind": "api_key", "prefix": "rk_test_"},
+    {"kind": "password", "length": 20},
+    {"kind": "passphrase", "words": 6},
+    {"kind": "numeric_code", "digits": 12, "allow_weak": True},
+    {"kind": "fernet_key"},
+    {"kind": "uuid4"},
+    {"kind": "ed25519"},
+    {"kind": "rsa", "bits": 2048},
+]
 
 
 class DaemonProcess:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import hvac
 import pytest
 from hvac.exceptions import InvalidPath
 
-from tests.conftest import ConfigWriter, events, run_cli
+from tests.conftest import ALL_KIND_GENERATORS, ConfigWriter, events, leaks, run_cli
 from tests.integration.test_kv2_rotation import versions
 
 
@@ -129,19 +130,19 @@ def test_a_vault_that_cannot_be_reached_exits_1_naming_the_path(
     assert failed[0]["error_type"] == "VaultUnavailable"
 
 
-def test_no_value_appears_in_any_output(
+def test_no_value_of_any_kind_appears_in_any_output(
     write_config: ConfigWriter, root_client: hvac.Client, prefix: str, tmp_path: Path
 ) -> None:
     audit = tmp_path / "audit.jsonl"
     secrets = [
         {
-            "name": f"s-{kind}",
-            "path": f"{prefix}/{kind}",
-            "generator": {"kind": kind},
+            "name": f"s-{spec['kind']}",
+            "path": f"{prefix}/{spec['kind']}",
+            "generator": spec,
             "schedule": {"every": "1h"},
             "keep_previous": 2,
         }
-        for kind in ("token", "hmac_key", "session_key")
+        for spec in ALL_KIND_GENERATORS
     ]
     config = write_config(secrets, audit_file=audit)
     captured = []
@@ -156,13 +157,76 @@ def test_no_value_appears_in_any_output(
         captured += [done.stdout, done.stderr]
     captured.append(audit.read_text())
     everything = "\n".join(captured)
-    assert len(events(audit.read_text())) >= 14  # started + succeeded per rotation
+    kinds = len(ALL_KIND_GENERATORS)
+    assert len(events(audit.read_text())) == 2 * (2 * kinds + 1)  # started + succeeded each
 
     values = set()
     for secret in secrets:
         for data in versions(root_client, str(secret["path"])):
             values.add(data["current"])
             values.update(k["value"] for k in data["keyring"])
-    assert len(values) == 7  # three rotations of s-token, two of the others
-    leaked = [v for v in values if v in everything]
-    assert leaked == []
+    assert len(values) == 2 * kinds + 1
+    assert leaks(values, everything) == []
+
+
+def test_key_pairs_publish_their_public_key_beside_the_private_one(
+    write_config: ConfigWriter, root_client: hvac.Client, prefix: str
+) -> None:
+    config = write_config(
+        [
+            {
+                "name": "signing",
+                "path": f"{prefix}/jwt",
+                "keep_previous": 1,
+                "generator": {"kind": "ed25519"},
+                "schedule": {"every": "30d"},
+            }
+        ]
+    )
+    for _ in range(2):
+        assert run_cli("-c", config, "rotate", "signing").returncode == 0
+    data = versions(root_client, f"{prefix}/jwt")[-1]
+    assert data["current"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert data["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert data["public_jwk"]["kid"] == data["kid"]
+    assert [k["public_jwk"]["kid"] for k in data["keyring"]] == [data["kid"], data["previous_kid"]]
+    assert data["keyring"][1]["public_key_pem"] != data["public_key_pem"]
+
+
+def test_generate_prints_one_value_and_only_that_on_stdout() -> None:
+    done = run_cli("generate", "token", "--bytes", "16", "--encoding", "hex")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.strip()) == 32
+    assert bytes.fromhex(done.stdout.strip())
+    assert "128.0 bits" in done.stderr
+    other = run_cli("generate", "token", "--bytes", "16", "--encoding", "hex")
+    assert other.stdout != done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("generate", "magic"), "unknown generator kind 'magic' (known: token, "),
+        (("generate", "password", "--length", "2"), "generator: the class minimums add up to 4"),
+        (
+            ("generate", "token", "--bytes", "lots"),
+            "generator.bytes: Input should be a valid integer",
+        ),
+        (("generate", "numeric_code"), "set allow_weak: true"),
+        (("generate", "token", "--colour", "red"), "generator.colour: unknown key"),
+    ],
+)
+def test_generate_refuses_bad_parameters_with_exit_2(args: tuple[str, ...], message: str) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_generate_json_carries_public_material() -> None:
+    done = run_cli("generate", "ed25519", "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["kind"] == "ed25519"
+    assert document["value"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert document["public_jwk"]["crv"] == "Ed25519"
