@@ -189,11 +189,19 @@ def make_audit_logger(
     """A bound logger that writes audit events as configured, and its writer.
 
     `stream` is where ``audit.stdout`` goes (stdout for the daemon; the CLI's
-    one-shot commands pass stderr to keep stdout for their own output).
+    one-shot commands pass stderr to keep stdout for their own output). With
+    ``format: auto``, events render as readable lines when that stream is a
+    terminal and no file is set; JSON is the contract everywhere else.
     """
-    writer = AuditWriter(
-        stream=(stream or sys.stdout) if config.stdout else None,
-        path=config.file,
+    target = (stream or sys.stdout) if config.stdout else None
+    writer = AuditWriter(stream=target, path=config.file)
+    console = config.format == "console" or (
+        config.format == "auto" and config.file is None and target is not None and target.isatty()
+    )
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=False, sort_keys=False)
+        if console
+        else structlog.processors.JSONRenderer()
     )
     logger: FilteringBoundLogger = structlog.wrap_logger(
         writer,
@@ -203,7 +211,7 @@ def make_audit_logger(
             structlog.processors.format_exc_info,
             Redactor(fingerprints),
             _order_fields,
-            structlog.processors.JSONRenderer(),
+            renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         context_class=dict,

@@ -8,11 +8,11 @@ except ``rotator generate``, whose whole purpose is to print one.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from rotator import __version__
 from rotator.audit import make_audit_logger
 from rotator.clock import format_time
-from rotator.config import Config, load_config, validation_messages
-from rotator.daemon import Daemon
+from rotator.config import DEFAULT_CONFIG_PATH, Config, load_config, validation_messages
+from rotator.daemon import Backend, Daemon
 from rotator.errors import ConfigError, RotatorError
 from rotator.generators import GENERATOR_KINDS, parse_generator
 from rotator.rotation import Outcome, RotationResult, Rotator, Trigger
@@ -35,8 +35,11 @@ __all__ = ["cli", "main"]
 class _Context:
     config_path: Path | None
 
+    def path(self) -> Path:
+        return self.config_path or Path(os.environ.get("ROTATOR_CONFIG") or DEFAULT_CONFIG_PATH)
+
     def config(self) -> Config:
-        return load_config(self.config_path)
+        return load_config(self.path())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,36 +61,45 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 @cli.command()
 @click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=8,
-    show_default=True,
-    help="Rotations that may run at the same time.",
+    "--watch-config", is_flag=True, help="Reload the config when its file changes (as on SIGHUP)."
 )
 @click.pass_obj
-def run(obj: _Context, workers: int) -> None:
-    """Run the daemon: rotate every secret when it falls due, until SIGTERM or SIGINT."""
+def run(obj: _Context, watch_config: bool) -> None:
+    """Run the daemon: rotate every secret when it falls due, until SIGTERM or SIGINT.
+
+    SIGHUP reloads the config (and reopens the audit file); a config that
+    does not load is refused with config.reload_failed and the old one runs on.
+    """
     config = obj.config()
     audit, writer = make_audit_logger(config.audit)
-    connection = VaultConnection(config.vault)
-    info = connection.lookup_self()
-    audit.info(
-        "vault.authenticated",
-        address=config.vault.address,
-        method=config.vault.auth.method,
-        policies=list(info.policies),
-        ttl=info.ttl,
+    audit.info("config.loaded", path=str(obj.path()), secrets=len(config.secrets))
+
+    def backend(current: Config) -> Backend:
+        connection = VaultConnection(current.vault)
+        try:
+            info = connection.lookup_self()
+        except RotatorError as exc:
+            if not exc.transient:
+                raise
+            audit.warning("vault.unavailable", error=str(exc))
+        else:
+            audit.info(
+                "vault.authenticated",
+                address=current.vault.address,
+                method=current.vault.auth.method,
+                policies=list(info.policies),
+                ttl=info.ttl,
+            )
+        return Backend(store=KV2Store(connection), probe=connection.probe)
+
+    daemon = Daemon(
+        config, audit, backend_factory=backend, reload_config=obj.config, on_reload=writer.reopen
     )
-    store = KV2Store(connection)
-    daemon = Daemon(config, store, Rotator(store, audit), audit, workers=workers)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        daemon.request_stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, lambda signum, frame: daemon.request_stop())
+    signal.signal(signal.SIGINT, lambda signum, frame: daemon.request_stop())
+    signal.signal(signal.SIGHUP, lambda signum, frame: daemon.request_reload())
     try:
-        daemon.run_until_stopped()
+        daemon.run_until_stopped(watch=obj.path() if watch_config else None)
     finally:
         writer.close()
 

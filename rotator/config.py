@@ -13,7 +13,7 @@ import os
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -40,10 +40,13 @@ __all__ = [
     "Config",
     "RetryPolicy",
     "Schedule",
+    "SchedulerConfig",
     "SecretConfig",
+    "ServerConfig",
     "TLSConfig",
     "TokenAuth",
     "VaultConfig",
+    "Window",
     "expand_env",
     "load_config",
     "parse_config",
@@ -185,6 +188,45 @@ class Schedule(_Model):
         return self
 
 
+def _time_of_day(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+        if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
+            return time(int(match.group(1)), int(match.group(2)))
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 reads an unquoted 02:00 as the sexagesimal number 120.
+        return time(value // 60, value % 60)
+    raise ValueError(f'expected a time of day such as "02:00", got {value!r}')
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Window(_Model):
+    """When rotations may happen: ``{start: "02:00", end: "04:00", timezone: UTC}``.
+
+    A window whose end is before its start crosses midnight; `weekdays`
+    (``mon`` .. ``sun``) names the days a window may start on.
+    """
+
+    start: TimeOfDay
+    end: TimeOfDay
+    timezone: TimeZoneName = "UTC"
+    weekdays: tuple[Weekday, ...] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("start and end are the same time: the window would be empty")
+        if self.weekdays is not None and not self.weekdays:
+            raise ValueError("weekdays is empty: the window would never open")
+        return self
+
+
 Engine = Literal["kv2"]
 
 
@@ -197,6 +239,7 @@ class _SecretFields(_Model):
     max_versions: int = Field(10, ge=1, le=1000)
     jitter: Duration = timedelta(0)
     retry: RetryPolicy = RetryPolicy()
+    window: Window | None = None
     adopt: bool = False
 
 
@@ -224,12 +267,47 @@ class SecretConfig(_SecretFields):
 class AuditConfig(_Model):
     stdout: bool = True
     file: Path | None = None
+    #: ``auto``: readable lines on a terminal when no file is set, JSON otherwise.
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class ServerConfig(_Model):
+    """The HTTP endpoints (/healthz, /readyz, /metrics); ``listen: null`` turns them off."""
+
+    listen: str | None = "127.0.0.1:9464"
+
+    @model_validator(mode="after")
+    def _address(self) -> Self:
+        if self.listen is not None:
+            host, _, port = self.listen.rpartition(":")
+            if not host or not port.isdigit() or int(port) > 65535:
+                raise ValueError(
+                    f"listen {self.listen!r} must be HOST:PORT, such as 127.0.0.1:9464"
+                )
+        return self
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        if self.listen is None:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+class SchedulerConfig(_Model):
+    """How the daemon runs its jobs."""
+
+    workers: int = Field(8, ge=1, le=256)
+    #: Overdue and new secrets start at most this many per second after start-up.
+    catchup_per_second: float = Field(20.0, gt=0, le=100_000)
 
 
 class Config(_Model):
     vault: VaultConfig
     defaults: SecretDefaults = SecretDefaults()
     audit: AuditConfig = AuditConfig()
+    server: ServerConfig = ServerConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     secrets: tuple[SecretConfig, ...] = ()
 
     @model_validator(mode="before")

@@ -5,137 +5,324 @@ one-shot `DateTrigger` at its next due time read from Vault; the job calls
 `Rotator.rotate`, which reads the state again, decides, and writes with
 check-and-set, and the job then plans the next run from what it returned.
 Nothing about the schedule is kept outside Vault, so a restart plans the same
-times, and a secret that fell due while the daemon was down is caught up.
+times, and a secret that fell due while the daemon was down is caught up,
+staggered. SIGHUP (or a changed file with ``--watch-config``) reloads the
+config and re-plans only what changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from structlog.typing import FilteringBoundLogger
 
+from rotator.board import StatusBoard
 from rotator.clock import SYSTEM_CLOCK, Clock, format_time
 from rotator.config import Config, SecretConfig
 from rotator.errors import RotatorError
 from rotator.generators import SYSTEM_RANDOM, RandomSource
+from rotator.metrics import Metrics
 from rotator.rotation import Outcome, RotationResult, Rotator, Trigger
-from rotator.schedule import next_fire, retry_delay
+from rotator.schedule import next_fire, retry_delay, window_open_at
+from rotator.server import Check, StatusServer
 from rotator.store import ScheduleState, SecretStore
+from rotator.vault.connection import VaultHealth
 
-__all__ = ["Daemon", "plan_first_run"]
+__all__ = ["Backend", "Daemon", "plan_first_run"]
 
-#: Overdue and new secrets start at most this many per second after start-up.
-CATCHUP_PER_SECOND = 20.0
+#: How often the daemon probes Vault for /readyz, the vault_up gauge and events.
+PROBE_INTERVAL = timedelta(seconds=10)
+#: How long a probe's answer serves /readyz before it is asked again.
+PROBE_MAX_AGE = timedelta(seconds=1)
+#: How often --watch-config looks at the file.
+WATCH_INTERVAL_SECONDS = 2.0
 
 
-def plan_first_run(state: ScheduleState | None, now: datetime) -> tuple[datetime, Trigger]:
+@dataclass(frozen=True)
+class Backend:
+    """Where secrets are stored, and how to tell whether it is up."""
+
+    store: SecretStore
+    probe: Callable[[], VaultHealth]
+
+
+def plan_first_run(
+    state: ScheduleState | None, now: datetime, secret: SecretConfig | None = None
+) -> tuple[datetime, Trigger]:
     """When a secret should first run after start-up, and why. Pure.
 
     A secret that does not exist yet (or is not managed yet) runs now
-    (``initial``); one whose due time has passed runs now (``catchup``); any
-    other runs at its due time (``schedule``).
+    (``initial``); one whose due time has passed runs now, or when its
+    window next opens (``catchup``); any other runs at its due time
+    (``schedule``).
     """
     if state is None or not state.managed or state.next_rotation_at is None:
         return now, Trigger.INITIAL
     if state.next_rotation_at <= now:
+        if secret is not None and secret.window is not None:
+            return window_open_at(secret.window, now)[0], Trigger.CATCHUP
         return now, Trigger.CATCHUP
     return state.next_rotation_at, Trigger.SCHEDULE
 
 
 class Daemon:
-    """Runs every configured secret's schedule until `stop` is called."""
+    """Runs every configured secret's schedule until stopped."""
 
     def __init__(
         self,
         config: Config,
-        store: SecretStore,
-        rotator: Rotator,
         audit: FilteringBoundLogger,
         *,
+        backend_factory: Callable[[Config], Backend],
         clock: Clock = SYSTEM_CLOCK,
         random: RandomSource = SYSTEM_RANDOM,
-        workers: int = 8,
+        reload_config: Callable[[], Config] | None = None,
+        on_reload: Callable[[], None] | None = None,
     ) -> None:
         self._config = config
         self._secrets = {secret.name: secret for secret in config.secrets}
-        self._store = store
-        self._rotator = rotator
         self._audit = audit
+        self._backend_factory = backend_factory
+        self._backend = backend_factory(config)
         self._clock = clock
         self._random = random
-        self._workers = workers
+        self._rotator = Rotator(self._backend.store, audit, clock=clock, random=random)
+        self._reload_config = reload_config
+        self._on_reload = on_reload
+        self.board = StatusBoard()
+        self.metrics = Metrics(self.board, clock)
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": JobExecutor(workers)},
+            executors={"default": JobExecutor(config.scheduler.workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
+        self._server: StatusServer | None = None
         self._lock = threading.Lock()
         self._job_ids: dict[str, str] = {}
+        self._running: set[str] = set()
         self._sequence = itertools.count(1)
         self._stopping = threading.Event()
+        self._reload_requested = threading.Event()
         self._stopped = False
+        self._health: VaultHealth | None = None
+        self._health_at: datetime | None = None
+        self._health_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------
 
+    @property
+    def listen_address(self) -> str | None:
+        return self._server.address if self._server is not None else None
+
     def start(self) -> None:
-        """Start the scheduler and plan every secret from the state in Vault."""
+        """Serve the endpoints, start the scheduler and plan every secret from Vault."""
+        address = self._config.server.address
+        if address is not None:
+            self._server = StatusServer(
+                address, health=self.health, ready=self.readiness, metrics=self.metrics.render
+            )
+            self._server.start()
         self._scheduler.start()
-        self._audit.info("daemon.started", secrets=len(self._secrets), workers=self._workers)
-        self._plan_all(self._config.secrets)
+        self._scheduler.add_job(
+            self._probe_job,
+            trigger=IntervalTrigger(seconds=PROBE_INTERVAL.total_seconds()),
+            id="vault-probe",
+            name="vault-probe",
+        )
+        self._audit.info(
+            "daemon.started",
+            secrets=len(self._secrets),
+            workers=self._config.scheduler.workers,
+            listen=self.listen_address,
+            pid=os.getpid(),
+        )
+        self._plan(self._config.secrets)
 
     def request_stop(self) -> None:
         """Take no new rotation from now on; safe to call from a signal handler."""
         self._stopping.set()
 
+    def request_reload(self) -> None:
+        """Reload the config at the next turn of `run_until_stopped`; signal-safe."""
+        self._reload_requested.set()
+
     def stop(self) -> None:
-        """Take no new rotation, wait for those in flight, stop the scheduler."""
+        """Take no new rotation, wait for those in flight, stop everything."""
         self._stopping.set()
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
         self._scheduler.shutdown(wait=True)
+        if self._server is not None:
+            self._server.stop()
         self._audit.info("daemon.stopped")
 
-    def run_until_stopped(self) -> None:
-        """Start, block until `request_stop`, then stop cleanly."""
+    def run_until_stopped(self, *, watch: Path | None = None) -> None:
+        """Start, then reload on request (or when `watch` changes) until asked to stop."""
         self.start()
-        while not self._stopping.wait(0.5):
-            pass
+        signature = _file_signature(watch) if watch is not None else None
+        last_look = self._clock.now()
+        while not self._stopping.wait(0.25):
+            if watch is not None and (self._clock.now() - last_look).total_seconds() >= (
+                WATCH_INTERVAL_SECONDS
+            ):
+                last_look = self._clock.now()
+                current = _file_signature(watch)
+                if current != signature:
+                    signature = current
+                    self._reload_requested.set()
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self.reload()
         self.stop()
+
+    # -- configuration -----------------------------------------------------
+
+    def reload(self, config: Config | None = None) -> bool:
+        """Apply a new config: add, re-plan and remove jobs. False if it was refused."""
+        if self._on_reload is not None:
+            self._on_reload()
+        try:
+            if config is None:
+                if self._reload_config is None:
+                    return False
+                config = self._reload_config()
+            backend = self._backend_factory(config) if config.vault != self._config.vault else None
+        except RotatorError as exc:
+            self._audit.error("config.reload_failed", error=str(exc), error_type=type(exc).__name__)
+            return False
+        old = self._secrets
+        new = {secret.name: secret for secret in config.secrets}
+        removed = sorted(set(old) - set(new))
+        added = sorted(set(new) - set(old))
+        changed = sorted(name for name in set(old) & set(new) if old[name] != new[name])
+        restart_needed = [
+            key
+            for key in ("server", "scheduler", "audit")
+            if getattr(config, key) != getattr(self._config, key)
+        ]
+        with self._lock:
+            if backend is not None:
+                self._backend = backend
+                self._rotator = Rotator(
+                    backend.store, self._audit, clock=self._clock, random=self._random
+                )
+            self._config = config
+            self._secrets = new
+        for name in removed:
+            self._unschedule(name)
+            self.board.remove(name)
+        self._plan([new[name] for name in added + changed])
+        fields: dict[str, Any] = {}
+        if restart_needed:
+            fields["restart_needed_for"] = restart_needed
+        self._audit.info(
+            "config.loaded",
+            secrets=len(new),
+            added=added,
+            changed=changed,
+            removed=removed,
+            vault_changed=backend is not None,
+            **fields,
+        )
+        return True
+
+    # -- Vault health ------------------------------------------------------
+
+    def health(self) -> Check:
+        alive = self._scheduler.running and not self._stopping.is_set()
+        return alive, {"scheduler": "running" if alive else "stopped"}
+
+    def readiness(self) -> Check:
+        health = self._fresh_health()
+        detail: dict[str, Any] = {
+            "vault": {
+                "reachable": health.reachable,
+                "sealed": health.sealed,
+                "authenticated": health.authenticated,
+            }
+        }
+        if health.error:
+            detail["error"] = health.error
+        return health.ok, detail
+
+    def _fresh_health(self) -> VaultHealth:
+        with self._health_lock:
+            now = self._clock.now()
+            if (
+                self._health is not None
+                and self._health_at is not None
+                and now - self._health_at < PROBE_MAX_AGE
+            ):
+                return self._health
+        return self._probe()
+
+    def _probe_job(self) -> None:
+        self._probe()
+
+    def _probe(self) -> VaultHealth:
+        health = self._backend.probe()
+        with self._health_lock:
+            before = self._health
+            self._health, self._health_at = health, self._clock.now()
+        self.metrics.vault_up.set(1 if health.ok else 0)
+        if health.token_ttl is not None:
+            self.metrics.token_ttl.set(health.token_ttl)
+        if health.ok and before is not None and not before.ok:
+            self._audit.info("vault.available")
+        elif not health.ok and (before is None or before.ok):
+            self._audit.warning(
+                "vault.unavailable",
+                reachable=health.reachable,
+                sealed=health.sealed,
+                authenticated=health.authenticated,
+                error=health.error,
+            )
+        return health
 
     # -- planning ----------------------------------------------------------
 
-    def _plan_all(self, secrets: Iterable[SecretConfig]) -> None:
+    def _plan(self, secrets: Iterable[SecretConfig]) -> None:
         secrets = list(secrets)
+        if not secrets:
+            return
         now = self._clock.now()
+        store = self._backend.store
 
         def read(secret: SecretConfig) -> tuple[SecretConfig, ScheduleState | None, bool]:
             try:
-                return secret, self._store.read_schedule(secret), True
+                return secret, store.read_schedule(secret), True
             except RotatorError:
                 return secret, None, False
 
-        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+        with ThreadPoolExecutor(max_workers=self._config.scheduler.workers) as pool:
             planned = list(pool.map(read, secrets))
+        rate = self._config.scheduler.catchup_per_second
         immediate = 0
         for secret, state, readable in planned:
-            if not readable:
-                # Vault could not say; the job will read again and retry as needed.
-                run_at, trigger = now, Trigger.SCHEDULE
+            if readable:
+                self.board.observe_state(secret.name, state)
+                run_at, trigger = plan_first_run(state, now, secret)
             else:
-                run_at, trigger = plan_first_run(state, now)
+                # Vault could not say; the job reads again and retries as needed.
+                run_at, trigger = now, Trigger.SCHEDULE
             if run_at <= now:
-                run_at = now + timedelta(seconds=immediate / CATCHUP_PER_SECOND)
+                run_at = now + timedelta(seconds=immediate / rate)
                 immediate += 1
             self._schedule(secret.name, run_at, trigger, attempt=1)
 
@@ -157,9 +344,17 @@ class Daemon:
                 name=name,
             )
             self._job_ids[name] = job_id
+        self.board.planned(name, run_at)
+
+    def _unschedule(self, name: str) -> None:
+        with self._lock:
+            old = self._job_ids.pop(name, None)
+            if old is not None:
+                with contextlib.suppress(JobLookupError):
+                    self._scheduler.remove_job(old)
 
     def next_run_times(self) -> dict[str, datetime]:
-        """When each secret's pending job runs (for status pages and tests)."""
+        """When each secret's pending job runs."""
         times = {}
         with self._lock:
             for name, job_id in self._job_ids.items():
@@ -171,13 +366,16 @@ class Daemon:
     # -- one job -----------------------------------------------------------
 
     def _run(self, name: str, trigger: Trigger, attempt: int) -> None:
-        if self._stopping.is_set():
-            return
-        secret = self._secrets.get(name)
-        if secret is None:
-            return
+        with self._lock:
+            if self._stopping.is_set() or name in self._running:
+                return
+            secret = self._secrets.get(name)
+            if secret is None:
+                return
+            self._running.add(name)
+            rotator = self._rotator
         try:
-            result = self._rotator.rotate(secret, trigger=trigger, attempt=attempt)
+            result: RotationResult | None = rotator.rotate(secret, trigger=trigger, attempt=attempt)
         except Exception as exc:  # a bug must not stop the schedule of this secret
             self._audit.exception(
                 "rotation.failed",
@@ -188,6 +386,12 @@ class Daemon:
                 error_type="InternalError",
             )
             result = None
+        finally:
+            with self._lock:
+                self._running.discard(name)
+        if result is not None:
+            self.board.observe_result(result)
+            self.metrics.observe(result)
         self._plan_after(secret, trigger, attempt, result)
 
     def _plan_after(
@@ -223,3 +427,11 @@ class Daemon:
         # secret overdue for a whole period after Vault comes back.
         again = min(next_fire(secret.schedule, now), now + retry.max_backoff)
         self._schedule(secret.name, again, trigger, attempt=1)
+
+
+def _file_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size

@@ -22,7 +22,7 @@ from rotator.config import SecretConfig
 from rotator.errors import CasConflict, NotManaged, RotatorError
 from rotator.generators import SYSTEM_RANDOM, RandomSource
 from rotator.record import KeyEntry, SecretRecord, make_kid
-from rotator.schedule import next_due
+from rotator.schedule import in_window, next_due, window_open_at
 from rotator.store import SecretStore, StoredSecret
 
 __all__ = ["Outcome", "RotationResult", "Rotator", "Trigger"]
@@ -57,8 +57,10 @@ class RotationResult:
     version: int | None = None
     previous_version: int | None = None
     kid: str | None = None
+    rotated_at: datetime | None = None
     next_rotation_at: datetime | None = None
     error: RotatorError | None = None
+    duration_ms: int = 0
 
 
 class Rotator:
@@ -127,18 +129,22 @@ class Rotator:
                 )
             now = self._clock.now().replace(microsecond=0)
             record = stored.record if stored is not None else None
-            if not force and record is not None and now < record.next_rotation_at:
+            wait = None if force or record is None else _reason_to_wait(secret, record, now)
+            if wait is not None:
+                reason, until = wait
+                version = stored.version if stored else None
                 log.info(
                     "rotation.skipped",
-                    reason="not_due",
-                    version=stored.version if stored else None,
-                    next_rotation_at=format_time(record.next_rotation_at),
+                    reason=reason,
+                    version=version,
+                    next_rotation_at=format_time(until),
                 )
                 return result(
                     Outcome.SKIPPED,
-                    reason="not_due",
-                    version=stored.version if stored else None,
-                    next_rotation_at=record.next_rotation_at,
+                    reason=reason,
+                    version=version,
+                    next_rotation_at=until,
+                    duration_ms=elapsed_ms(),
                 )
             previous_version = stored.version if stored is not None else 0
             if dry_run:
@@ -168,6 +174,7 @@ class Rotator:
                 reason="peer",
                 previous_version=exc.expected_version,
                 next_rotation_at=peer_due,
+                duration_ms=elapsed_ms(),
             )
         except RotatorError as exc:
             log.error(
@@ -177,18 +184,19 @@ class Rotator:
                 transient=exc.transient,
                 duration_ms=elapsed_ms(),
             )
-            return result(Outcome.FAILED, error=exc)
+            return result(Outcome.FAILED, error=exc, duration_ms=elapsed_ms())
 
         fields: dict[str, Any] = {}
         if written.warning is not None:
             fields["warning"] = written.warning
+        duration = elapsed_ms()
         log.info(
             "rotation.succeeded",
             version=written.version,
             previous_version=previous_version,
             kid=entry.kid,
             next_rotation_at=format_time(due),
-            duration_ms=elapsed_ms(),
+            duration_ms=duration,
             **fields,
         )
         return result(
@@ -196,7 +204,9 @@ class Rotator:
             version=written.version,
             previous_version=previous_version,
             kid=entry.kid,
+            rotated_at=now,
             next_rotation_at=due,
+            duration_ms=duration,
         )
 
     def _peer_due(self, secret: SecretConfig) -> datetime | None:
@@ -206,3 +216,14 @@ class Rotator:
         except RotatorError:
             return None
         return state.next_rotation_at if state is not None else None
+
+
+def _reason_to_wait(
+    secret: SecretConfig, record: SecretRecord, now: datetime
+) -> tuple[str, datetime] | None:
+    """Why a scheduled rotation must wait, and until when; None if it may run now."""
+    if now < record.next_rotation_at:
+        return "not_due", record.next_rotation_at
+    if secret.window is not None and not in_window(secret.window, now):
+        return "outside_window", window_open_at(secret.window, now)[0]
+    return None

@@ -1,4 +1,4 @@
-"""When a secret falls due next. Pure: the caller passes the time and the randomness."""
+"""When a secret falls due. Pure: the caller passes the time and the randomness."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from rotator.config import RetryPolicy, Schedule, SecretConfig
+from rotator.config import WEEKDAYS, RetryPolicy, Schedule, SecretConfig, Window
 from rotator.generators import RandomSource
 
-__all__ = ["next_due", "next_fire", "retry_delay"]
+__all__ = ["in_window", "next_due", "next_fire", "retry_delay", "window_open_at"]
 
 
 def next_fire(schedule: Schedule, after: datetime) -> datetime:
-    """The schedule's next time strictly after `after`, without jitter."""
+    """The schedule's next time strictly after `after`, without jitter or window."""
     if schedule.every is not None:
         return after + schedule.every
     if schedule.cron is None:
@@ -26,13 +26,53 @@ def next_fire(schedule: Schedule, after: datetime) -> datetime:
     return fire.astimezone(after.tzinfo)
 
 
-def next_due(secret: SecretConfig, rotated_at: datetime, random: RandomSource) -> datetime:
-    """When `secret`, rotated at `rotated_at`, falls due: its schedule plus jitter.
+def _openings(window: Window, moment: datetime) -> list[tuple[datetime, datetime]]:
+    """The window's openings around `moment`: from the day before to eight days on."""
+    zone = zoneinfo.ZoneInfo(window.timezone)
+    local = moment.astimezone(zone)
+    length = datetime.combine(local.date(), window.end) - datetime.combine(
+        local.date(), window.start
+    )
+    if length <= timedelta(0):
+        length += timedelta(days=1)  # crosses midnight
+    openings = []
+    for offset in range(-1, 9):
+        day = local.date() + timedelta(days=offset)
+        if window.weekdays is not None and WEEKDAYS[day.weekday()] not in window.weekdays:
+            continue
+        start = datetime.combine(day, window.start, tzinfo=zone)
+        openings.append((start, start + length))
+    return openings
 
-    Whole seconds, as stored in Vault, so that what is planned is what is read back.
+
+def window_open_at(window: Window, moment: datetime) -> tuple[datetime, datetime]:
+    """The first time at or after `moment` inside `window`, and when that opening closes."""
+    for start, end in _openings(window, moment):
+        if start <= moment < end:
+            return moment, end.astimezone(moment.tzinfo)
+        if start > moment:
+            return start.astimezone(moment.tzinfo), end.astimezone(moment.tzinfo)
+    raise ValueError("the window has no opening within eight days")  # weekdays is never empty
+
+
+def in_window(window: Window | None, moment: datetime) -> bool:
+    return window is None or window_open_at(window, moment)[0] == moment
+
+
+def next_due(secret: SecretConfig, rotated_at: datetime, random: RandomSource) -> datetime:
+    """When `secret`, rotated at `rotated_at`, falls due.
+
+    The schedule's next time, moved to the next opening of the window if it
+    falls outside it, plus a random jitter (whole seconds, at most `jitter`,
+    and never past the end of the window's opening). Whole seconds, as
+    stored in Vault, so that what is planned is what is read back.
     """
     due = next_fire(secret.schedule, rotated_at.replace(microsecond=0))
-    jitter_seconds = int(secret.jitter.total_seconds())
+    room = secret.jitter
+    if secret.window is not None:
+        due, closes = window_open_at(secret.window, due)
+        room = min(room, closes - due - timedelta(seconds=1))
+    jitter_seconds = int(room.total_seconds())
     if jitter_seconds > 0:
         due += timedelta(seconds=random.randbelow(jitter_seconds + 1))
     return due.replace(microsecond=0)

@@ -8,16 +8,32 @@ the token, which a token file can replace while the daemon runs.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hvac
 
 from rotator.config import VaultConfig
-from rotator.errors import AuthenticationFailed, ConfigError, PermissionDenied
+from rotator.errors import AuthenticationFailed, ConfigError, PermissionDenied, RotatorError
 from rotator.vault.errors import translate_errors
 
-__all__ = ["TokenInfo", "VaultConnection"]
+__all__ = ["TokenInfo", "VaultConnection", "VaultHealth"]
+
+
+@dataclass(frozen=True)
+class VaultHealth:
+    """What a probe found: reachable, unsealed, and accepting the token."""
+
+    reachable: bool
+    sealed: bool | None
+    authenticated: bool
+    token_ttl: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and self.sealed is False and self.authenticated
 
 
 class TokenInfo:
@@ -112,6 +128,33 @@ class VaultConnection:
                 path="auth/token/lookup-self",
             ) from None
         return TokenInfo(response.get("data") or {})
+
+    def probe(self) -> VaultHealth:
+        """Ask ``sys/health`` and ``lookup-self``; never raises."""
+        try:
+            client = self.client()
+            with translate_errors("sys/health", "read"):
+                response = client.adapter.get("/v1/sys/health", raise_exception=False)
+        except RotatorError as exc:
+            return VaultHealth(reachable=False, sealed=None, authenticated=False, error=str(exc))
+        body = response if isinstance(response, dict) else _json_body(response)
+        if body.get("sealed") or body.get("initialized") is False:
+            return VaultHealth(
+                reachable=True, sealed=True, authenticated=False, error="Vault is sealed"
+            )
+        try:
+            info = self.lookup_self()
+        except RotatorError as exc:
+            return VaultHealth(reachable=True, sealed=False, authenticated=False, error=str(exc))
+        return VaultHealth(reachable=True, sealed=False, authenticated=True, token_ttl=info.ttl)
+
+
+def _json_body(response: Any) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _read_token_file(path: Path) -> str:
