@@ -11,7 +11,9 @@ import json
 import os
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,30 @@ from pydantic import ValidationError
 
 from rotator import __version__
 from rotator.audit import make_audit_logger
-from rotator.clock import format_time
-from rotator.config import DEFAULT_CONFIG_PATH, Config, load_config, validation_messages
+from rotator.clock import SYSTEM_CLOCK, format_time
+from rotator.config import (
+    DEFAULT_CONFIG_PATH,
+    Config,
+    SecretConfig,
+    load_config,
+    validation_messages,
+)
 from rotator.daemon import Backend, Daemon
+from rotator.durations import format_duration
 from rotator.errors import ConfigError, RotatorError
 from rotator.generators import GENERATOR_KINDS, parse_generator
-from rotator.rotation import Outcome, RotationResult, Rotator, Trigger
+from rotator.report import (
+    HISTORY_HEADERS,
+    PLAN_HEADERS,
+    STATUS_HEADERS,
+    format_table,
+    history_rows,
+    plan_row,
+    status_row,
+)
+from rotator.rotation import Outcome, RotationResult, Rotator
+from rotator.schedule import Trigger
+from rotator.store import ScheduleState, SecretStore
 from rotator.vault import KV2Store, VaultConnection
 
 __all__ = ["cli", "main"]
@@ -104,30 +124,237 @@ def run(obj: _Context, watch_config: bool) -> None:
         writer.close()
 
 
+#: From this many secrets on, ``rotate`` on a terminal shows a progress bar.
+PROGRESS_THRESHOLD = 10
+
+
 @cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Rotate every configured secret.")
 @click.option("--dry-run", is_flag=True, help="Say what would be rotated; write nothing.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Rotations at the same time [default: scheduler.workers].",
+)
 @click.pass_obj
-def rotate(obj: _Context, names: tuple[str, ...], all_: bool, dry_run: bool) -> None:
+def rotate(
+    obj: _Context, names: tuple[str, ...], all_: bool, dry_run: bool, concurrency: int | None
+) -> None:
     """Rotate the named secrets now, whether or not they are due."""
     if bool(names) == all_:
         raise click.UsageError("name one or more secrets, or pass --all (not both)")
     config = obj.config()
     secrets = list(config.secrets) if all_ else [config.secret(name) for name in names]
     audit, writer = make_audit_logger(config.audit, stream=sys.stderr)
-    store = KV2Store(VaultConnection(config.vault))
-    rotator = Rotator(store, audit)
+    rotator = Rotator(_store(config), audit)
+
+    def one(secret: SecretConfig) -> RotationResult:
+        return rotator.rotate(secret, trigger=Trigger.MANUAL, force=True, dry_run=dry_run)
+
+    show_bar = sys.stdout.isatty() and len(secrets) >= PROGRESS_THRESHOLD
     exit_code = 0
+    counts: dict[str, int] = {}
     try:
-        for secret in secrets:
-            result = rotator.rotate(secret, trigger=Trigger.MANUAL, force=True, dry_run=dry_run)
-            click.echo(_describe(result))
-            if result.error is not None:
-                exit_code = max(exit_code, result.error.exit_code)
+        with (
+            ThreadPoolExecutor(max_workers=concurrency or config.scheduler.workers) as pool,
+            click.progressbar(
+                length=len(secrets), label="rotating", file=sys.stderr if show_bar else _NULL
+            ) as bar,
+        ):
+            for result in pool.map(one, secrets):
+                bar.update(1)
+                counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
+                if not show_bar or result.outcome is Outcome.FAILED:
+                    click.echo(_describe(result))
+                if result.error is not None:
+                    exit_code = max(exit_code, result.error.exit_code)
     finally:
         writer.close()
+    if show_bar:
+        click.echo(", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())))
     sys.exit(exit_code)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per secret, in a list.")
+@click.pass_obj
+def status(obj: _Context, as_json: bool) -> None:
+    """Every secret: engine, path, kind, schedule, last rotated, age, next due, version, state.
+
+    Reads metadata only; never shows a value. Exit 1 if Vault could not be
+    read for some secret.
+    """
+    config = obj.config()
+    states = _read_states(config)
+    now = SYSTEM_CLOCK.now()
+    rows = [status_row(secret, states[secret.name], now) for secret in config.secrets]
+    if as_json:
+        click.echo(json.dumps([row.to_json() for row in rows], indent=2))
+    else:
+        click.echo(format_table(STATUS_HEADERS, [row.cells() for row in rows]))
+    _exit_if_errors(states)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per secret, in a list.")
+@click.pass_obj
+def plan(obj: _Context, as_json: bool) -> None:
+    """What a daemon started now would rotate, when, and why. Writes nothing."""
+    config = obj.config()
+    states = _read_states(config)
+    now = SYSTEM_CLOCK.now().replace(microsecond=0)
+    rows = sorted(
+        (plan_row(secret, states[secret.name], now) for secret in config.secrets),
+        key=lambda row: (row.when, row.name),
+    )
+    if as_json:
+        click.echo(json.dumps([row.to_json() for row in rows], indent=2))
+    else:
+        click.echo(format_table(PLAN_HEADERS, [row.cells(now) for row in rows]))
+    _exit_if_errors(states)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list, newest version first.")
+@click.pass_obj
+def history(obj: _Context, name: str, as_json: bool) -> None:
+    """The stored versions of secret NAME: when, key id, state. Never values."""
+    config = obj.config()
+    secret = config.secret(name)
+    versions = _store(config).history(secret)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "version": v.version,
+                        "created_at": format_time(v.created_at) if v.created_at else None,
+                        "rotated_at": format_time(v.rotated_at) if v.rotated_at else None,
+                        "kid": v.kid,
+                        "state": v.state,
+                    }
+                    for v in versions
+                ],
+                indent=2,
+            )
+        )
+    elif not versions:
+        click.echo(f"{name}: nothing is stored at {secret.vault_path}")
+    else:
+        click.echo(format_table(HISTORY_HEADERS, history_rows(versions)))
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--to",
+    "to_version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The version whose value becomes current [default: the one before the current].",
+)
+@click.pass_obj
+def rollback(obj: _Context, name: str, to_version: int | None) -> None:
+    """Make an older value of NAME current again, as a new version (check-and-set).
+
+    The value it replaces stays in the keyring as the previous one, so
+    consumers that already picked it up keep working.
+    """
+    config = obj.config()
+    secret = config.secret(name)
+    audit, writer = make_audit_logger(config.audit, stream=sys.stderr)
+    try:
+        result = Rotator(_store(config), audit).rollback(secret, to_version=to_version)
+    finally:
+        writer.close()
+    if result.error is not None:
+        raise result.error
+    click.echo(
+        f"{name}: version {result.version} restores kid {result.kid} "
+        f"(was version {result.previous_version}), next due "
+        f"{format_time(result.next_rotation_at) if result.next_rotation_at else '-'}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--check-vault",
+    is_flag=True,
+    help="Also check the token and its capabilities on every configured path.",
+)
+@click.pass_obj
+def validate(obj: _Context, check_vault: bool) -> None:
+    """Check the config (exit 2 naming every bad key); with --check-vault, the token too."""
+    config = obj.config()
+    click.echo(f"{obj.path()}: valid, {len(config.secrets)} secret(s)")
+    if not check_vault:
+        return
+    connection = VaultConnection(config.vault)
+    info = connection.lookup_self()
+    click.echo(
+        f"token: accepted ({info.display_name or 'no name'}; policies {', '.join(info.policies)};"
+        f" ttl {'none' if not info.ttl else format_duration(timedelta(seconds=info.ttl))})"
+    )
+    store = _store(config, connection)
+    wanted = {secret.name: store.required_capabilities(secret) for secret in config.secrets}
+    granted = connection.capabilities([path for paths in wanted.values() for path in paths])
+    rows = []
+    lacking = False
+    for secret in config.secrets:
+        for path, needed in wanted[secret.name].items():
+            have = set(granted.get(path, ()))
+            missing = [] if "root" in have else [cap for cap in needed if cap not in have]
+            lacking = lacking or bool(missing)
+            rows.append([secret.name, path, ", ".join(needed), ", ".join(missing) or "-"])
+    click.echo(format_table(["SECRET", "PATH", "NEEDS", "MISSING"], rows))
+    if lacking:
+        click.echo("the token lacks capabilities rotator needs (see MISSING)", err=True)
+        sys.exit(1)
+
+
+class _NullWriter:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+_NULL: Any = _NullWriter()
+
+
+def _store(config: Config, connection: VaultConnection | None = None) -> SecretStore:
+    return KV2Store(connection or VaultConnection(config.vault))
+
+
+def _read_states(config: Config) -> dict[str, ScheduleState | RotatorError | None]:
+    store = _store(config)
+
+    def read(secret: SecretConfig) -> ScheduleState | RotatorError | None:
+        try:
+            return store.read_schedule(secret)
+        except RotatorError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=config.scheduler.workers) as pool:
+        return dict(
+            zip(
+                (secret.name for secret in config.secrets),
+                pool.map(read, config.secrets),
+                strict=True,
+            )
+        )
+
+
+def _exit_if_errors(states: dict[str, ScheduleState | RotatorError | None]) -> None:
+    errors = {name: state for name, state in states.items() if isinstance(state, RotatorError)}
+    for name, error in errors.items():
+        click.echo(f"rotator: {name}: {error}", err=True)
+    if errors:
+        sys.exit(max(error.exit_code for error in errors.values()))
 
 
 @cli.command(

@@ -36,13 +36,13 @@ from rotator.config import Config, SecretConfig
 from rotator.errors import RotatorError
 from rotator.generators import SYSTEM_RANDOM, RandomSource
 from rotator.metrics import Metrics
-from rotator.rotation import Outcome, RotationResult, Rotator, Trigger
-from rotator.schedule import next_fire, retry_delay, window_open_at
+from rotator.rotation import Outcome, RotationResult, Rotator
+from rotator.schedule import Trigger, next_fire, plan_first_run, retry_delay
 from rotator.server import Check, StatusServer
 from rotator.store import ScheduleState, SecretStore
 from rotator.vault.connection import VaultHealth
 
-__all__ = ["Backend", "Daemon", "plan_first_run"]
+__all__ = ["Backend", "Daemon"]
 
 #: How often the daemon probes Vault for /readyz, the vault_up gauge and events.
 PROBE_INTERVAL = timedelta(seconds=10)
@@ -58,25 +58,6 @@ class Backend:
 
     store: SecretStore
     probe: Callable[[], VaultHealth]
-
-
-def plan_first_run(
-    state: ScheduleState | None, now: datetime, secret: SecretConfig | None = None
-) -> tuple[datetime, Trigger]:
-    """When a secret should first run after start-up, and why. Pure.
-
-    A secret that does not exist yet (or is not managed yet) runs now
-    (``initial``); one whose due time has passed runs now, or when its
-    window next opens (``catchup``); any other runs at its due time
-    (``schedule``).
-    """
-    if state is None or not state.managed or state.next_rotation_at is None:
-        return now, Trigger.INITIAL
-    if state.next_rotation_at <= now:
-        if secret is not None and secret.window is not None:
-            return window_open_at(secret.window, now)[0], Trigger.CATCHUP
-        return now, Trigger.CATCHUP
-    return state.next_rotation_at, Trigger.SCHEDULE
 
 
 class Daemon:

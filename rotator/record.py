@@ -92,6 +92,26 @@ class SecretRecord:
             next_rotation_at=next_rotation_at,
         )
 
+    def restored(
+        self,
+        old: KeyEntry,
+        *,
+        now: datetime,
+        next_rotation_at: datetime,
+        keep_previous: int,
+    ) -> SecretRecord:
+        """The record after an older key becomes current again (a rollback).
+
+        The key that was current stays in the keyring as the previous one,
+        so consumers that already hold it keep working.
+        """
+        others = tuple(entry for entry in self.keyring if entry.kid != old.kid)
+        return SecretRecord(
+            keyring=(old, *others)[: keep_previous + 1],
+            rotated_at=now,
+            next_rotation_at=next_rotation_at,
+        )
+
     @classmethod
     def first(cls, new: KeyEntry, *, now: datetime, next_rotation_at: datetime) -> SecretRecord:
         return cls(keyring=(new,), rotated_at=now, next_rotation_at=next_rotation_at)

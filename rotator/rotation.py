@@ -19,22 +19,13 @@ from structlog.typing import FilteringBoundLogger
 
 from rotator.clock import SYSTEM_CLOCK, Clock, format_time
 from rotator.config import SecretConfig
-from rotator.errors import CasConflict, NotManaged, RotatorError
+from rotator.errors import CasConflict, ConfigError, InvalidVaultData, NotManaged, RotatorError
 from rotator.generators import SYSTEM_RANDOM, RandomSource
 from rotator.record import KeyEntry, SecretRecord, make_kid
-from rotator.schedule import in_window, next_due, window_open_at
+from rotator.schedule import Trigger, in_window, next_due, window_open_at
 from rotator.store import SecretStore, StoredSecret
 
 __all__ = ["Outcome", "RotationResult", "Rotator", "Trigger"]
-
-
-class Trigger(StrEnum):
-    """Why a rotation runs."""
-
-    SCHEDULE = "schedule"
-    INITIAL = "initial"
-    CATCHUP = "catchup"
-    MANUAL = "manual"
 
 
 class Outcome(StrEnum):
@@ -207,6 +198,83 @@ class Rotator:
             rotated_at=now,
             next_rotation_at=due,
             duration_ms=duration,
+        )
+
+    def rollback(self, secret: SecretConfig, *, to_version: int | None = None) -> RotationResult:
+        """Make the current value of an older version current again, as a new version.
+
+        The value being replaced stays in the keyring as the previous one.
+        `to_version` defaults to the version before the current one. Written
+        with check-and-set; recorded as ``rollback.succeeded`` or ``rollback.failed``.
+        """
+        rotation_id = str(uuid.uuid4())
+        started = time.monotonic()
+        log = self._audit.bind(
+            secret=secret.name,
+            engine=secret.engine,
+            mount=secret.mount,
+            path=secret.path,
+            generator=secret.generator.kind,
+            trigger=str(Trigger.MANUAL),
+            rotation_id=rotation_id,
+        )
+        where = f"{secret.mount}/{secret.path}"
+        try:
+            stored = self._store.read(secret)
+            if stored is None or not stored.managed or stored.record is None:
+                raise NotManaged("there is no secret managed by rotator to roll back", path=where)
+            target = to_version if to_version is not None else stored.version - 1
+            if not 1 <= target < stored.version:
+                raise ConfigError(
+                    f"cannot roll back {where} to version {target}: "
+                    f"choose a version from 1 to {stored.version - 1}",
+                    key="--to",
+                )
+            old = self._store.read_version(secret, target)
+            if old is None:
+                raise InvalidVaultData(
+                    f"version {target} is deleted, destroyed or was not written by rotator",
+                    path=where,
+                )
+            now = self._clock.now().replace(microsecond=0)
+            due = next_due(secret, now, self._random)
+            record = stored.record.restored(
+                old.current, now=now, next_rotation_at=due, keep_previous=secret.keep_previous
+            )
+            written = self._store.write(secret, record, read=stored, rotation_id=rotation_id)
+        except RotatorError as exc:
+            log.error(
+                "rollback.failed",
+                error=str(exc),
+                error_type=type(exc).__name__,
+                duration_ms=round((time.monotonic() - started) * 1000),
+            )
+            return RotationResult(
+                secret=secret.name,
+                outcome=Outcome.FAILED,
+                rotation_id=rotation_id,
+                trigger=Trigger.MANUAL,
+                error=exc,
+            )
+        log.info(
+            "rollback.succeeded",
+            version=written.version,
+            previous_version=stored.version,
+            restored_version=target,
+            kid=old.current.kid,
+            next_rotation_at=format_time(due),
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+        return RotationResult(
+            secret=secret.name,
+            outcome=Outcome.SUCCEEDED,
+            rotation_id=rotation_id,
+            trigger=Trigger.MANUAL,
+            version=written.version,
+            previous_version=stored.version,
+            kid=old.current.kid,
+            rotated_at=now,
+            next_rotation_at=due,
         )
 
     def _peer_due(self, secret: SecretConfig) -> datetime | None:

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from apscheduler.triggers.cron import CronTrigger
 
 from rotator.config import WEEKDAYS, RetryPolicy, Schedule, SecretConfig, Window
 from rotator.generators import RandomSource
+from rotator.store import ScheduleState
 
-__all__ = ["in_window", "next_due", "next_fire", "retry_delay", "window_open_at"]
+__all__ = [
+    "Trigger",
+    "in_window",
+    "next_due",
+    "next_fire",
+    "plan_first_run",
+    "retry_delay",
+    "window_open_at",
+]
+
+
+class Trigger(StrEnum):
+    """Why a rotation runs."""
+
+    SCHEDULE = "schedule"
+    INITIAL = "initial"
+    CATCHUP = "catchup"
+    MANUAL = "manual"
 
 
 def next_fire(schedule: Schedule, after: datetime) -> datetime:
@@ -89,3 +108,22 @@ def retry_delay(policy: RetryPolicy, attempt: int, random: RandomSource) -> time
     millis = int(ceiling.total_seconds() * 1000)
     half = millis // 2
     return timedelta(milliseconds=half + random.randbelow(millis - half + 1))
+
+
+def plan_first_run(
+    state: ScheduleState | None, now: datetime, secret: SecretConfig | None = None
+) -> tuple[datetime, Trigger]:
+    """When a secret should first run after start-up, and why. Pure.
+
+    A secret that does not exist yet (or is not managed yet) runs now
+    (``initial``); one whose due time has passed runs now, or when its
+    window next opens (``catchup``); any other runs at its due time
+    (``schedule``).
+    """
+    if state is None or not state.managed or state.next_rotation_at is None:
+        return now, Trigger.INITIAL
+    if state.next_rotation_at <= now:
+        if secret is not None and secret.window is not None:
+            return window_open_at(secret.window, now)[0], Trigger.CATCHUP
+        return now, Trigger.CATCHUP
+    return state.next_rotation_at, Trigger.SCHEDULE

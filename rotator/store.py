@@ -16,7 +16,14 @@ from datetime import datetime
 from rotator.config import SecretConfig
 from rotator.record import SecretRecord
 
-__all__ = ["MANAGED_BY", "ScheduleState", "SecretStore", "StoredSecret", "Written"]
+__all__ = [
+    "MANAGED_BY",
+    "ScheduleState",
+    "SecretStore",
+    "StoredSecret",
+    "VersionInfo",
+    "Written",
+]
 
 #: The ``managed-by`` metadata value that marks a secret as rotator's.
 MANAGED_BY = "rotator"
@@ -68,6 +75,17 @@ class Written:
     warning: str | None = None
 
 
+@dataclass(frozen=True)
+class VersionInfo:
+    """One stored version, as ``rotator history`` shows it. Holds no value."""
+
+    version: int
+    created_at: datetime | None
+    state: str  # "current", "kept", "deleted" or "destroyed"
+    kid: str | None = None
+    rotated_at: datetime | None = None
+
+
 class SecretStore(ABC):
     """Read and write managed secrets. Every write is a check-and-set."""
 
@@ -93,3 +111,15 @@ class SecretStore(ABC):
         `read` is what `read` returned (None: nothing was stored). Returns
         the new version; raises `CasConflict` if a peer wrote first.
         """
+
+    @abstractmethod
+    def read_version(self, secret: SecretConfig, version: int) -> SecretRecord | None:
+        """The record of an older `version`; None if it is deleted, destroyed or foreign."""
+
+    @abstractmethod
+    def history(self, secret: SecretConfig) -> list[VersionInfo]:
+        """Every version still stored, newest first; empty if nothing is stored."""
+
+    def required_capabilities(self, secret: SecretConfig) -> dict[str, tuple[str, ...]]:
+        """The Vault paths `secret` needs and the capabilities on each (for validate)."""
+        return {}

@@ -78,8 +78,11 @@ def write_config(tmp_path: Path, vault_server: VaultServer) -> ConfigWriter:
             },
             "defaults": defaults
             or {"retry": {"attempts": 3, "backoff": "1s", "max_backoff": "2s"}},
-            "audit": {"stdout": stdout, "file": str(audit_file) if audit_file else None,
-                      "format": "json"},
+            "audit": {
+                "stdout": stdout,
+                "file": str(audit_file) if audit_file else None,
+                "format": "json",
+            },
             "server": {"listen": "127.0.0.1:0"},
             "secrets": secrets,
             **extra,

@@ -129,6 +129,16 @@ class VaultConnection:
             ) from None
         return TokenInfo(response.get("data") or {})
 
+    def capabilities(self, paths: list[str]) -> dict[str, tuple[str, ...]]:
+        """The token's capabilities on each path (``sys/capabilities-self``)."""
+        if not paths:
+            return {}
+        client = self.client()
+        with translate_errors("sys/capabilities-self", "update"):
+            response = client.adapter.post("/v1/sys/capabilities-self", json={"paths": paths})
+        data = response.get("data", response) if isinstance(response, dict) else {}
+        return {path: tuple(str(cap) for cap in data.get(path, ()) or ()) for path in paths}
+
     def probe(self) -> VaultHealth:
         """Ask ``sys/health`` and ``lookup-self``; never raises."""
         try:

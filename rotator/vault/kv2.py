@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from rotator.clock import format_time, parse_time
 from rotator.config import SecretConfig
 from rotator.errors import InvalidVaultData, RotatorError
 from rotator.record import SecretRecord
-from rotator.store import MANAGED_BY, ScheduleState, SecretStore, StoredSecret, Written
+from rotator.store import (
+    MANAGED_BY,
+    ScheduleState,
+    SecretStore,
+    StoredSecret,
+    VersionInfo,
+    Written,
+)
 from rotator.vault.connection import VaultConnection
 from rotator.vault.errors import NotFound, translate_errors
 
@@ -101,6 +109,42 @@ class KV2Store(SecretStore):
         stored = self.read(secret)
         return stored.schedule if stored is not None else None
 
+    def read_version(self, secret: SecretConfig, version: int) -> SecretRecord | None:
+        data = self._read_data(secret, version)
+        if data is None or "keyring" not in data:
+            return None
+        return SecretRecord.from_data(data, path=f"{secret.mount}/data/{secret.path}")
+
+    def history(self, secret: SecretConfig) -> list[VersionInfo]:
+        metadata = self._read_metadata(secret)
+        if metadata is None:
+            return []
+        current = metadata["current_version"]
+        versions = metadata.get("versions") or {}
+        found = []
+        for key in sorted(versions, key=int, reverse=True):
+            entry = versions[key] or {}
+            number = int(key)
+            created = _maybe_time(entry.get("created_time"))
+            if entry.get("destroyed"):
+                found.append(VersionInfo(number, created, "destroyed"))
+                continue
+            if entry.get("deletion_time"):
+                found.append(VersionInfo(number, created, "deleted"))
+                continue
+            data = self._read_data(secret, number) or {}
+            kid = data.get("kid") if isinstance(data.get("kid"), str) else None
+            rotated = _maybe_time(data.get("rotated_at"))
+            state = "current" if number == current else "kept"
+            found.append(VersionInfo(number, created, state, kid, rotated))
+        return found
+
+    def required_capabilities(self, secret: SecretConfig) -> dict[str, tuple[str, ...]]:
+        return {
+            f"{secret.mount}/data/{secret.path}": ("create", "read", "update"),
+            f"{secret.mount}/metadata/{secret.path}": ("read", "update"),
+        }
+
     # -- writing -----------------------------------------------------------
 
     def write(
@@ -154,6 +198,15 @@ class KV2Store(SecretStore):
                 url=f"/v1/{secret.mount}/metadata/{secret.path}",
                 json={"custom_metadata": dict(custom), "max_versions": secret.max_versions},
             )
+
+
+def _maybe_time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None
 
 
 def _custom_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:

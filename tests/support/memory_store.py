@@ -7,7 +7,14 @@ import threading
 from rotator.config import SecretConfig
 from rotator.errors import CasConflict
 from rotator.record import SecretRecord
-from rotator.store import MANAGED_BY, ScheduleState, SecretStore, StoredSecret, Written
+from rotator.store import (
+    MANAGED_BY,
+    ScheduleState,
+    SecretStore,
+    StoredSecret,
+    VersionInfo,
+    Written,
+)
 
 
 class MemoryStore(SecretStore):
@@ -56,3 +63,20 @@ class MemoryStore(SecretStore):
             self.managed[secret.path] = True
             self.writes += 1
             return Written(len(history))
+
+    def read_version(self, secret: SecretConfig, version: int) -> SecretRecord | None:
+        history = self.versions.get(secret.path) or []
+        return history[version - 1] if 0 < version <= len(history) else None
+
+    def history(self, secret: SecretConfig) -> list[VersionInfo]:
+        history = self.versions.get(secret.path) or []
+        return [
+            VersionInfo(
+                number,
+                record.rotated_at if record else None,
+                "current" if number == len(history) else "kept",
+                record.current.kid if record else None,
+                record.rotated_at if record else None,
+            )
+            for number, record in reversed(list(enumerate(history, start=1)))
+        ]

@@ -4,9 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rotator.config import RetryPolicy, Schedule, parse_config
-from rotator.daemon import plan_first_run
-from rotator.rotation import Trigger
-from rotator.schedule import next_due, next_fire, retry_delay
+from rotator.schedule import Trigger, next_due, next_fire, plan_first_run, retry_delay
 from rotator.store import ScheduleState
 from tests.support.seeded import SeededRandom as Seeded
 
