@@ -114,11 +114,11 @@ def run_cli(
 
 
 def events(text: str) -> list[dict[str, Any]]:
-    """The audit events in a block of output (lines that are JSON objects)."""
+    """The audit events in a block of output (the lines that are JSON audit objects)."""
     found = []
     for raw in text.splitlines():
         line = raw.strip()
-        if line.startswith("{"):
+        if line.startswith('{"timestamp"'):
             found.append(json.loads(line))
     return found
 

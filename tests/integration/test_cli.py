@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import hvac
@@ -11,6 +13,7 @@ from hvac.exceptions import InvalidPath
 
 from tests.conftest import ALL_KIND_GENERATORS, ConfigWriter, events, leaks, run_cli
 from tests.integration.test_kv2_rotation import versions
+from tests.support.vault_server import VaultServer, bao_binary
 
 
 def exists(client: hvac.Client, path: str) -> bool:
@@ -230,3 +233,148 @@ def test_generate_json_carries_public_material() -> None:
     assert document["kind"] == "ed25519"
     assert document["value"].startswith("-----BEGIN PRIVATE KEY-----")
     assert document["public_jwk"]["crv"] == "Ed25519"
+
+
+def bao_kv_get(vault: VaultServer, path: str) -> dict[str, object]:
+    done = subprocess.run(
+        [bao_binary(), "kv", "get", "-format=json", f"secret/{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+        env={**os.environ, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.token},
+    )
+    data: dict[str, object] = json.loads(done.stdout)["data"]["data"]
+    return data
+
+
+def test_rollback_makes_an_older_value_current_as_bao_sees_it(
+    write_config: ConfigWriter, vault_server: VaultServer, prefix: str
+) -> None:
+    config = write_config(
+        [
+            {
+                "name": "rb",
+                "path": f"{prefix}/rb",
+                "keep_previous": 1,
+                "generator": {"kind": "token"},
+                "schedule": {"every": "1h"},
+            }
+        ]
+    )
+    for _ in range(3):
+        assert run_cli("-c", config, "rotate", "rb").returncode == 0
+    first = bao_kv_get(vault_server, f"{prefix}/rb")
+    history = run_cli("-c", config, "history", "rb", "--json")
+    listed = json.loads(history.stdout)
+    assert [v["version"] for v in listed] == [3, 2, 1]
+    assert listed[0]["state"] == "current"
+    done = run_cli("-c", config, "rollback", "rb", "--to", "1")
+    assert done.returncode == 0, done.stderr
+    assert "version 4 restores kid" in done.stdout
+    now = bao_kv_get(vault_server, f"{prefix}/rb")
+    version_one = json.loads(run_cli("-c", config, "history", "rb", "--json").stdout)[-1]
+    assert now["kid"] == version_one["kid"]
+    assert now["previous"] == first["current"]  # the replaced value still verifies
+    assert now["current"] not in done.stdout + done.stderr
+    again = run_cli("-c", config, "rollback", "rb", "--to", "9")
+    assert again.returncode == 2
+    assert "choose a version from 1 to 3" in again.stderr
+
+
+def test_status_and_plan_show_every_secret_and_no_value(
+    write_config: ConfigWriter, root_client: hvac.Client, prefix: str
+) -> None:
+    root_client.secrets.kv.v2.create_or_update_secret(
+        path=f"{prefix}/theirs", secret={"k": "theirs-123456"}
+    )
+    config = write_config(
+        [
+            {
+                "name": "made",
+                "path": f"{prefix}/made",
+                "generator": {"kind": "token"},
+                "schedule": {"every": "1h"},
+            },
+            {
+                "name": "absent",
+                "path": f"{prefix}/absent",
+                "generator": {"kind": "token"},
+                "schedule": {"cron": "0 3 * * 1", "timezone": "Europe/Berlin"},
+            },
+            {
+                "name": "theirs",
+                "path": f"{prefix}/theirs",
+                "generator": {"kind": "token"},
+                "schedule": {"every": "1h"},
+            },
+        ]
+    )
+    assert run_cli("-c", config, "rotate", "made").returncode == 0
+    done = run_cli("-c", config, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    assert rows["made"]["state"] == "ok"
+    assert rows["made"]["version"] == 1
+    assert rows["absent"]["state"] == "missing"
+    assert rows["absent"]["schedule"] == "cron 0 3 * * 1 Europe/Berlin"
+    assert rows["theirs"]["state"] == "unmanaged"
+    table = run_cli("-c", config, "status").stdout
+    assert table.splitlines()[0].split() == [
+        "NAME",
+        "ENGINE",
+        "PATH",
+        "KIND",
+        "SCHEDULE",
+        "LAST",
+        "ROTATED",
+        "AGE",
+        "NEXT",
+        "DUE",
+        "VERSION",
+        "STATE",
+    ]
+    plan = json.loads(run_cli("-c", config, "plan", "--json").stdout)
+    assert [p["name"] for p in plan][-1] == "made"  # due last
+    assert {p["name"]: p["trigger"] for p in plan} == {
+        "made": "schedule",
+        "absent": "initial",
+        "theirs": "initial",
+    }
+    current = versions(root_client, f"{prefix}/made")[0]["current"]
+    for args in (("status",), ("plan",), ("history", "made")):
+        out = run_cli("-c", config, *args)
+        assert current not in out.stdout + out.stderr
+        assert "theirs-123456" not in out.stdout + out.stderr
+
+
+def test_validate_checks_the_config_and_with_check_vault_the_capabilities(
+    write_config: ConfigWriter, root_client: hvac.Client, prefix: str
+) -> None:
+    secrets = [
+        {
+            "name": "v",
+            "path": f"{prefix}/v",
+            "generator": {"kind": "token"},
+            "schedule": {"every": "1h"},
+        }
+    ]
+    ok = run_cli("-c", write_config(secrets), "validate", "--check-vault")
+    assert ok.returncode == 0, ok.stderr
+    assert "valid, 1 secret(s)" in ok.stdout
+    root_client.sys.create_or_update_policy(
+        "meta-only", 'path "secret/metadata/*" { capabilities = ["read"] }'
+    )
+    token = root_client.auth.token.create(policies=["meta-only"], ttl="10m")["auth"]["client_token"]
+    limited = run_cli(
+        "-c", write_config(secrets, token=token, name="l.yaml"), "validate", "--check-vault"
+    )
+    assert limited.returncode == 1
+    lines = {line.split()[1]: line for line in limited.stdout.splitlines()[3:]}
+    assert lines[f"secret/data/{prefix}/v"].endswith("create, read, update")
+    assert lines[f"secret/metadata/{prefix}/v"].endswith("update")
+    bad_token = run_cli(
+        "-c", write_config(secrets, token="not-a-token", name="b.yaml"), "validate", "--check-vault"
+    )
+    assert bad_token.returncode == 1
+    assert "does not accept the token" in bad_token.stderr

@@ -129,6 +129,14 @@ class BaoDevServer:
         self._process = None
         self._log.close()
 
+    def unseal_key(self) -> str:
+        """The dev server's unseal key, from what it printed at start."""
+        text = Path(self._log.name).read_text()
+        for line in text.splitlines():
+            if line.startswith("Unseal Key:"):
+                return line.split(":", 1)[1].strip()
+        raise RuntimeError("the dev server printed no unseal key")
+
     def server(self) -> VaultServer:
         return VaultServer(self.address, self.token, "subprocess", self.stop)
 
