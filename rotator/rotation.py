@@ -223,6 +223,8 @@ class Rotator:
             stored = self._store.read(secret)
             if stored is None or not stored.managed or stored.record is None:
                 raise NotManaged("there is no secret managed by rotator to roll back", path=where)
+            if stored.version < 2:
+                raise ConfigError(f"{where} has one version only: nothing to roll back to")
             target = to_version if to_version is not None else stored.version - 1
             if not 1 <= target < stored.version:
                 raise ConfigError(
