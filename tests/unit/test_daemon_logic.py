@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from rotator.audit import make_audit_logger
 from rotator.board import StatusBoard
@@ -209,23 +213,32 @@ def test_the_daemon_retries_a_transient_failure_with_backoff_then_succeeds() -> 
 
 
 def test_the_alert_rules_use_only_metrics_rotator_exposes() -> None:
-    import re
-    from pathlib import Path
-
-    import yaml
-
     rules = yaml.safe_load(
         (Path(__file__).resolve().parents[2] / "config" / "prometheus" / "alerts.yaml").read_text()
     )
     board = StatusBoard()
-    board.observe_result(RotationResult(secret="w", outcome=Outcome.SUCCEEDED, rotation_id="r",
-                                        trigger=Trigger.SCHEDULE, rotated_at=NOW,
-                                        next_rotation_at=NOW))
+    board.observe_result(
+        RotationResult(
+            secret="w",
+            outcome=Outcome.SUCCEEDED,
+            rotation_id="r",
+            trigger=Trigger.SCHEDULE,
+            rotated_at=NOW,
+            next_rotation_at=NOW,
+        )
+    )
     metrics = Metrics(board, FixedClock(NOW))
-    metrics.observe(RotationResult(secret="w", outcome=Outcome.FAILED, rotation_id="r",
-                                   trigger=Trigger.SCHEDULE))
+    metrics.observe(
+        RotationResult(
+            secret="w", outcome=Outcome.FAILED, rotation_id="r", trigger=Trigger.SCHEDULE
+        )
+    )
     exposed = set(re.findall(r"^(rotator_\w+)", metrics.render().decode(), re.MULTILINE))
-    used = {name for group in rules["groups"] for rule in group["rules"]
-            for name in re.findall(r"rotator_\w+", rule["expr"])}
+    used = {
+        name
+        for group in rules["groups"]
+        for rule in group["rules"]
+        for name in re.findall(r"rotator_\w+", rule["expr"])
+    }
     assert used
     assert used <= exposed, used - exposed
