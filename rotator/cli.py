@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from structlog.typing import FilteringBoundLogger
 
 from rotator import __version__
 from rotator.audit import make_audit_logger
@@ -47,6 +48,7 @@ from rotator.rotation import Outcome, RotationResult, Rotator
 from rotator.schedule import Trigger
 from rotator.store import ScheduleState, SecretStore
 from rotator.vault import KV2Store, VaultConnection
+from rotator.vault.connection import EventSink
 
 __all__ = ["cli", "main"]
 
@@ -95,22 +97,16 @@ def run(obj: _Context, watch_config: bool) -> None:
     audit.info("config.loaded", path=str(obj.path()), secrets=len(config.secrets))
 
     def backend(current: Config) -> Backend:
-        connection = VaultConnection(current.vault)
+        connection = VaultConnection(current.vault, events=_event_sink(audit))
         try:
-            info = connection.lookup_self()
+            connection.lookup_self()
         except RotatorError as exc:
             if not exc.transient:
                 raise
             audit.warning("vault.unavailable", error=str(exc))
-        else:
-            audit.info(
-                "vault.authenticated",
-                address=current.vault.address,
-                method=current.vault.auth.method,
-                policies=list(info.policies),
-                ttl=info.ttl,
-            )
-        return Backend(store=KV2Store(connection), probe=connection.probe)
+        return Backend(
+            store=_store(current, connection), probe=connection.probe, maintain=connection.maintain
+        )
 
     daemon = Daemon(
         config, audit, backend_factory=backend, reload_config=obj.config, on_reload=writer.reopen
@@ -148,7 +144,9 @@ def rotate(
     config = obj.config()
     secrets = list(config.secrets) if all_ else [config.secret(name) for name in names]
     audit, writer = make_audit_logger(config.audit, stream=sys.stderr)
-    rotator = Rotator(_store(config), audit)
+    rotator = Rotator(
+        _store(config, VaultConnection(config.vault, events=_event_sink(audit))), audit
+    )
 
     def one(secret: SecretConfig) -> RotationResult:
         return rotator.rotate(secret, trigger=Trigger.MANUAL, force=True, dry_run=dry_run)
@@ -313,6 +311,16 @@ def validate(obj: _Context, check_vault: bool) -> None:
     if lacking:
         click.echo("the token lacks capabilities rotator needs (see MISSING)", err=True)
         sys.exit(1)
+
+
+def _event_sink(audit: FilteringBoundLogger) -> EventSink:
+    def sink(event: str, **fields: Any) -> None:
+        if event.endswith("failed"):
+            audit.error(event, **fields)
+        else:
+            audit.info(event, **fields)
+
+    return sink
 
 
 class _NullWriter:

@@ -36,8 +36,12 @@ from rotator.generators import GeneratorSpec
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
+    "AppRoleAuth",
     "AuditConfig",
+    "AuthConfig",
     "Config",
+    "JwtAuth",
+    "KubernetesAuth",
     "RetryPolicy",
     "Schedule",
     "SchedulerConfig",
@@ -137,10 +141,53 @@ class TokenAuth(_Model):
         return self
 
 
+class AppRoleAuth(_Model):
+    """AppRole: a role id and a secret id (given, or read from a file at each login)."""
+
+    method: Literal["approle"]
+    role_id: str = Field(min_length=1)
+    secret_id: SecretStr | None = None
+    secret_id_file: Path | None = None
+    mount: VaultPath = "approle"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.secret_id is None) == (self.secret_id_file is None):
+            raise ValueError("set exactly one of secret_id or secret_id_file")
+        return self
+
+
+#: Where Kubernetes mounts a pod's service account token.
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+class KubernetesAuth(_Model):
+    """Kubernetes: the pod's service account token, read at each login."""
+
+    method: Literal["kubernetes"]
+    role: str = Field(min_length=1)
+    jwt_file: Path = SERVICE_ACCOUNT_TOKEN
+    mount: VaultPath = "kubernetes"
+
+
+class JwtAuth(_Model):
+    """JWT/OIDC: a JWT from a file (read at each login), for a role."""
+
+    method: Literal["jwt"]
+    role: str = Field(min_length=1)
+    jwt_file: Path
+    mount: VaultPath = "jwt"
+
+
+AuthConfig = Annotated[
+    TokenAuth | AppRoleAuth | KubernetesAuth | JwtAuth, Field(discriminator="method")
+]
+
+
 class VaultConfig(_Model):
     address: str = "http://127.0.0.1:8200"
     namespace: str | None = None
-    auth: TokenAuth
+    auth: AuthConfig
     tls: TLSConfig = TLSConfig()
     timeout: PositiveDuration = timedelta(seconds=10)
 
@@ -396,6 +443,8 @@ def _apply_vault_environment(raw: dict[str, Any], environ: Mapping[str, str]) ->
     if "namespace" not in vault and environ.get("VAULT_NAMESPACE"):
         vault["namespace"] = environ["VAULT_NAMESPACE"]
     auth = vault.setdefault("auth", {})
+    if isinstance(auth, dict):
+        auth.setdefault("method", "token")
     if (
         isinstance(auth, dict)
         and auth.get("method", "token") == "token"

@@ -52,12 +52,17 @@ PROBE_MAX_AGE = timedelta(seconds=1)
 WATCH_INTERVAL_SECONDS = 2.0
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Backend:
-    """Where secrets are stored, and how to tell whether it is up."""
+    """Where secrets are stored, how to tell whether it is up, and how to keep its token."""
 
     store: SecretStore
     probe: Callable[[], VaultHealth]
+    maintain: Callable[[], None] = _nothing
 
 
 class Daemon:
@@ -118,6 +123,12 @@ class Daemon:
             )
             self._server.start()
         self._scheduler.start()
+        self._scheduler.add_job(
+            self._maintain_job,
+            trigger=IntervalTrigger(seconds=1),
+            id="vault-token",
+            name="vault-token",
+        )
         self._scheduler.add_job(
             self._probe_job,
             trigger=IntervalTrigger(seconds=PROBE_INTERVAL.total_seconds()),
@@ -255,6 +266,9 @@ class Daemon:
 
     def _probe_job(self) -> None:
         self._probe()
+
+    def _maintain_job(self) -> None:
+        self._backend.maintain()
 
     def _probe(self) -> VaultHealth:
         health = self._backend.probe()

@@ -91,7 +91,15 @@ class VaultSealed(VaultError):
 
 
 class AuthenticationFailed(VaultError):
-    """The token is invalid or expired, or a login was refused."""
+    """The token is invalid or expired, or a login was refused.
+
+    `transient` when rotator can log in again by itself (AppRole,
+    Kubernetes, JWT); a fixed token that expired stays expired.
+    """
+
+    def __init__(self, message: str, *, path: str, transient: bool = False) -> None:
+        super().__init__(message, path=path)
+        self.transient = transient
 
 
 class PermissionDenied(VaultError):

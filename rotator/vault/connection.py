@@ -1,24 +1,47 @@
-"""A connection to Vault: address, TLS, namespace and the token, for many threads.
+"""A connection to Vault: address, TLS, namespace, and a token kept alive.
 
 hvac clients hold a `requests.Session`, which is not documented as safe to
 share between threads, so each thread gets a client of its own; they share
-the token, which a token file can replace while the daemon runs.
+one token. With a fixed token (``method: token``) that token comes from the
+config or a file re-read when it changes. With a login method (AppRole,
+Kubernetes, JWT) rotator logs in when it needs a token, renews it when two
+thirds of its TTL have passed, and logs in again when renewal stops
+extending it (its ``max_ttl`` is near), so that a daemon that runs for a
+year never meets an expired token. `maintain` does that work; the daemon
+calls it every second.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hvac
 
-from rotator.config import VaultConfig
-from rotator.errors import AuthenticationFailed, ConfigError, PermissionDenied, RotatorError
+from rotator.config import TokenAuth, VaultConfig
+from rotator.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    PermissionDenied,
+    RotatorError,
+)
+from rotator.vault.auth import can_login, login
 from rotator.vault.errors import translate_errors
 
-__all__ = ["TokenInfo", "VaultConnection", "VaultHealth"]
+__all__ = ["EventSink", "TokenInfo", "VaultConnection", "VaultHealth"]
+
+#: Receives the connection's audit events: ``sink("vault.token_renewed", ttl=...)``.
+EventSink = Callable[..., None]
+
+#: Renew (or log in again) once this share of a token's TTL has passed.
+RENEW_AT = 2 / 3
+#: After a failed renewal or login, try again this soon (seconds), or sooner.
+RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -51,38 +74,138 @@ class TokenInfo:
 
 
 class VaultConnection:
-    """Hands out authenticated hvac clients, one per thread."""
+    """Hands out authenticated hvac clients, one per thread, and keeps the token alive."""
 
-    def __init__(self, config: VaultConfig) -> None:
+    def __init__(self, config: VaultConfig, *, events: EventSink | None = None) -> None:
         self.config = config
+        self._events: EventSink = events or (lambda event, **fields: None)
         self._local = threading.local()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._token: str | None = None
         self._token_file_mtime: float | None = None
+        self._announced = False
+        # The lease: when to act next, and whether that is a renewal or a login.
+        self._next_action_at: float | None = None
+        self._next_action: str | None = None
+        self._creation_ttl = 0
 
     @property
     def address(self) -> str:
         return self.config.address
 
-    def _current_token(self) -> str:
-        auth = self.config.auth
+    @property
+    def can_login(self) -> bool:
+        return can_login(self.config.auth)
+
+    # -- the token ---------------------------------------------------------
+
+    def _fixed_token(self, auth: TokenAuth) -> str:
         if auth.token is not None:
             return auth.token.get_secret_value()
         token_file = auth.token_file
         if token_file is None:  # guarded by the config's validation
             raise ConfigError("no token configured", key="vault.auth")
+        try:
+            mtime = token_file.stat().st_mtime
+            if self._token is None or mtime != self._token_file_mtime:
+                self._token = _read_token_file(token_file)
+                self._token_file_mtime = mtime
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read token file {token_file}: {exc.strerror}",
+                key="vault.auth.token_file",
+            ) from None
+        return self._token
+
+    def _current_token(self) -> str:
+        auth = self.config.auth
         with self._lock:
-            try:
-                mtime = token_file.stat().st_mtime
-                if self._token is None or mtime != self._token_file_mtime:
-                    self._token = _read_token_file(token_file)
-                    self._token_file_mtime = mtime
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot read token file {token_file}: {exc.strerror}",
-                    key="vault.auth.token_file",
-                ) from None
+            if isinstance(auth, TokenAuth):
+                return self._fixed_token(auth)
+            if self._token is None:
+                self._login()
+            assert self._token is not None  # noqa: S101 (set by _login or it raised)
             return self._token
+
+    def _login(self) -> None:
+        """Log in (lock held) and plan the renewal."""
+        result = login(self.config.auth, self._new_client(token=None))
+        self._token = result.token
+        self._creation_ttl = result.ttl
+        self._plan(result.ttl, result.renewable)
+        self._events(
+            "vault.authenticated",
+            method=self.config.auth.method,
+            policies=list(result.policies),
+            ttl=result.ttl,
+            renewable=result.renewable,
+        )
+        self._announced = True
+
+    def _plan(self, ttl: int, renewable: bool) -> None:
+        if ttl <= 0:
+            self._next_action_at, self._next_action = None, None
+            return
+        self._next_action_at = time.monotonic() + ttl * RENEW_AT
+        if renewable:
+            self._next_action = "renew"
+        else:
+            self._next_action = "login" if self.can_login else None
+
+    def invalidate(self) -> None:
+        """Forget the token: the next request logs in again (or re-reads the token file)."""
+        with self._lock:
+            self._token = None
+            self._token_file_mtime = None
+
+    def maintain(self) -> None:
+        """Renew the token or log in again when it is time; never raises."""
+        with self._lock:
+            due = self._next_action_at
+            action = self._next_action
+            if due is None or action is None or time.monotonic() < due:
+                return
+            try:
+                if action == "renew":
+                    self._renew()
+                else:
+                    self._login()
+            except RotatorError as exc:
+                self._events(
+                    "vault.token_renewal_failed",
+                    action=action,
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                )
+                if isinstance(exc, AuthenticationFailed) and self.can_login:
+                    self._token = None  # revoked or expired: the next use logs in
+                    self._next_action_at, self._next_action = None, None
+                else:
+                    self._next_action_at = time.monotonic() + RETRY_SECONDS
+
+    def _renew(self) -> None:
+        client = self.client()
+        try:
+            with translate_errors("auth/token/renew-self", "update"):
+                response = client.auth.token.renew_self()
+        except PermissionDenied:
+            raise AuthenticationFailed(
+                "Vault refused to renew the token (revoked or expired)",
+                path="auth/token/renew-self",
+                transient=self.can_login,
+            ) from None
+        auth = response.get("auth") if isinstance(response, dict) else None
+        ttl = int((auth or {}).get("lease_duration") or 0)
+        renewable = bool((auth or {}).get("renewable"))
+        self._events("vault.token_renewed", ttl=ttl, renewable=renewable)
+        if self.can_login and ttl < self._creation_ttl * RENEW_AT:
+            # Renewal no longer gives a full TTL: max_ttl is near. Log in before it.
+            self._next_action_at = time.monotonic() + ttl * RENEW_AT
+            self._next_action = "login"
+        else:
+            self._plan(ttl, renewable)
+
+    # -- clients -----------------------------------------------------------
 
     def _verify(self) -> bool | str:
         tls = self.config.tls
@@ -92,29 +215,61 @@ class VaultConnection:
             return str(tls.ca_cert)
         return True
 
+    def _new_client(self, token: str | None) -> hvac.Client:
+        tls = self.config.tls
+        cert = (
+            (str(tls.client_cert), str(tls.client_key))
+            if tls.client_cert is not None and tls.client_key is not None
+            else None
+        )
+        return hvac.Client(
+            url=self.config.address,
+            token=token,
+            namespace=self.config.namespace,
+            verify=self._verify(),
+            cert=cert,
+            timeout=self.config.timeout.total_seconds(),
+        )
+
     def client(self) -> hvac.Client:
         """This thread's client, with the current token."""
         token = self._current_token()
         client: hvac.Client | None = getattr(self._local, "client", None)
         if client is None:
-            tls = self.config.tls
-            cert = (
-                (str(tls.client_cert), str(tls.client_key))
-                if tls.client_cert is not None and tls.client_key is not None
-                else None
-            )
-            client = hvac.Client(
-                url=self.config.address,
-                token=token,
-                namespace=self.config.namespace,
-                verify=self._verify(),
-                cert=cert,
-                timeout=self.config.timeout.total_seconds(),
-            )
+            client = self._new_client(token)
             self._local.client = client
         elif client.token != token:
             client.token = token
         return client
+
+    @contextmanager
+    def request(
+        self, path: str, capability: str, *, expected_version: int | None = None
+    ) -> Iterator[None]:
+        """Translate errors of a request; a refusal caused by a dead token says so."""
+        try:
+            with translate_errors(path, capability, expected_version=expected_version):
+                yield
+        except PermissionDenied:
+            if self._token_accepted():
+                raise
+            self.invalidate()
+            raise AuthenticationFailed(
+                "Vault does not accept the token (invalid, expired or revoked)",
+                path=path,
+                transient=self.can_login,
+            ) from None
+
+    def _token_accepted(self) -> bool:
+        try:
+            self.lookup_self()
+        except AuthenticationFailed:
+            return False
+        except RotatorError:
+            return True  # cannot tell; report the original refusal
+        return True
+
+    # -- questions ---------------------------------------------------------
 
     def lookup_self(self) -> TokenInfo:
         """Check the token; `AuthenticationFailed` if Vault does not accept it."""
@@ -126,8 +281,23 @@ class VaultConnection:
             raise AuthenticationFailed(
                 "Vault does not accept the token (invalid, expired or revoked)",
                 path="auth/token/lookup-self",
+                transient=self.can_login,
             ) from None
-        return TokenInfo(response.get("data") or {})
+        info = TokenInfo(response.get("data") or {})
+        with self._lock:
+            if not self.can_login and self._next_action_at is None:
+                self._plan(info.ttl, info.renewable)
+                self._creation_ttl = info.ttl
+            if not self._announced:
+                self._announced = True
+                self._events(
+                    "vault.authenticated",
+                    method=self.config.auth.method,
+                    policies=list(info.policies),
+                    ttl=info.ttl,
+                    renewable=info.renewable,
+                )
+        return info
 
     def capabilities(self, paths: list[str]) -> dict[str, tuple[str, ...]]:
         """The token's capabilities on each path (``sys/capabilities-self``)."""

@@ -19,7 +19,7 @@ from rotator.store import (
     Written,
 )
 from rotator.vault.connection import VaultConnection
-from rotator.vault.errors import NotFound, translate_errors
+from rotator.vault.errors import NotFound
 
 __all__ = ["KV2Store"]
 
@@ -43,7 +43,7 @@ class KV2Store(SecretStore):
         path = f"{secret.mount}/metadata/{secret.path}"
         client = self._connection.client()
         try:
-            with translate_errors(path, "read"):
+            with self._connection.request(path, "read"):
                 response = client.secrets.kv.v2.read_secret_metadata(
                     path=secret.path, mount_point=secret.mount
                 )
@@ -58,7 +58,7 @@ class KV2Store(SecretStore):
         path = f"{secret.mount}/data/{secret.path}"
         client = self._connection.client()
         try:
-            with translate_errors(path, "read"):
+            with self._connection.request(path, "read"):
                 response = client.secrets.kv.v2.read_secret_version(
                     path=secret.path,
                     version=version,
@@ -159,7 +159,7 @@ class KV2Store(SecretStore):
         data_path = f"{secret.mount}/data/{secret.path}"
         client = self._connection.client()
         capability = "update" if read is not None else "create"
-        with translate_errors(data_path, capability, expected_version=expected):
+        with self._connection.request(data_path, capability, expected_version=expected):
             response = client.secrets.kv.v2.create_or_update_secret(
                 path=secret.path,
                 secret=record.to_data(),
@@ -193,7 +193,7 @@ class KV2Store(SecretStore):
         client = self._connection.client()
         # hvac's update_metadata always sends delete_version_after=0s, which
         # would undo an operator's setting; send only what rotator owns.
-        with translate_errors(path, "update"):
+        with self._connection.request(path, "update"):
             client.adapter.post(
                 url=f"/v1/{secret.mount}/metadata/{secret.path}",
                 json={"custom_metadata": dict(custom), "max_versions": secret.max_versions},
