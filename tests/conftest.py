@@ -68,13 +68,16 @@ def write_config(tmp_path: Path, vault_server: VaultServer) -> ConfigWriter:
         stdout: bool = True,
         defaults: dict[str, Any] | None = None,
         name: str = "rotator.yaml",
+        auth: dict[str, Any] | None = None,
+        vault: dict[str, Any] | None = None,
         **extra: Any,
     ) -> Path:
         document: dict[str, Any] = {
             "vault": {
                 "address": address or vault_server.address,
-                "auth": {"method": "token", "token": token or vault_server.token},
+                "auth": auth or {"method": "token", "token": token or vault_server.token},
                 "timeout": "5s",
+                **(vault or {}),
             },
             "defaults": defaults
             or {"retry": {"attempts": 3, "backoff": "1s", "max_backoff": "2s"}},

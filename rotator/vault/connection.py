@@ -38,10 +38,17 @@ __all__ = ["EventSink", "TokenInfo", "VaultConnection", "VaultHealth"]
 #: Receives the connection's audit events: ``sink("vault.token_renewed", ttl=...)``.
 EventSink = Callable[..., None]
 
-#: Renew (or log in again) once this share of a token's TTL has passed.
+#: Renew (or log in again) once this share of a token's TTL has passed...
 RENEW_AT = 2 / 3
-#: After a failed renewal or login, try again this soon (seconds), or sooner.
+#: ...and at least this many seconds before it ends (`maintain` runs once a second).
+RENEW_MARGIN_SECONDS = 2.0
+#: After a failed renewal or login, try again this soon (seconds).
 RETRY_SECONDS = 5.0
+
+
+def _act_after(ttl: float) -> float:
+    """Seconds from now to renew a token that lives `ttl` more seconds."""
+    return max(0.5, min(ttl * RENEW_AT, ttl - RENEW_MARGIN_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,7 @@ class VaultConnection:
         if ttl <= 0:
             self._next_action_at, self._next_action = None, None
             return
-        self._next_action_at = time.monotonic() + ttl * RENEW_AT
+        self._next_action_at = time.monotonic() + _act_after(ttl)
         if renewable:
             self._next_action = "renew"
         else:
@@ -198,9 +205,9 @@ class VaultConnection:
         ttl = int((auth or {}).get("lease_duration") or 0)
         renewable = bool((auth or {}).get("renewable"))
         self._events("vault.token_renewed", ttl=ttl, renewable=renewable)
-        if self.can_login and ttl < self._creation_ttl * RENEW_AT:
+        if self.can_login and ttl < self._creation_ttl:
             # Renewal no longer gives a full TTL: max_ttl is near. Log in before it.
-            self._next_action_at = time.monotonic() + ttl * RENEW_AT
+            self._next_action_at = time.monotonic() + _act_after(ttl)
             self._next_action = "login"
         else:
             self._plan(ttl, renewable)

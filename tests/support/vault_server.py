@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -62,13 +63,16 @@ def free_port() -> int:
         return port
 
 
-def wait_until_ready(address: str, timeout: float = 30.0) -> None:
+def wait_until_ready(address: str, timeout: float = 30.0, ca_cert: Path | None = None) -> None:
     """Wait until ``/v1/sys/health`` answers 200 (initialised, unsealed, active)."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=2) as response:  # noqa: S310
+            # The dev server writes its CA file a moment after it starts.
+            context = ssl.create_default_context(cafile=str(ca_cert)) if ca_cert else None
+            url = f"{address}/v1/sys/health"
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError) as exc:
@@ -81,11 +85,18 @@ class BaoDevServer:
     """``bao server -dev`` as a subprocess, in-memory and unsealed."""
 
     def __init__(
-        self, *, token: str = ROOT_TOKEN, port: int | None = None, extra_args: tuple[str, ...] = ()
+        self,
+        *,
+        token: str = ROOT_TOKEN,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        scheme: str = "http",
+        ca_cert: Path | None = None,
     ) -> None:
         self.token = token
         self.port = port or free_port()
-        self.address = f"http://127.0.0.1:{self.port}"
+        self.address = f"{scheme}://127.0.0.1:{self.port}"
+        self._ca_cert = ca_cert
         self._extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="bao-dev-", suffix=".log", delete=False)  # noqa: SIM115
@@ -106,8 +117,8 @@ class BaoDevServer:
             env={**os.environ, "HOME": tempfile.gettempdir()},
         )
         try:
-            wait_until_ready(self.address)
-        except RuntimeError:
+            wait_until_ready(self.address, ca_cert=self._ca_cert)
+        except BaseException:
             self.stop()
             raise
         return self
