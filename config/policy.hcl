@@ -25,3 +25,23 @@ path "auth/token/renew-self" {
 path "sys/capabilities-self" {
   capabilities = ["update"]
 }
+
+# KV v1 (engine: kv1): the secret's own path.
+# path "kv/mail/smtp" {
+#   capabilities = ["create", "read", "update"]
+# }
+
+# transit (engine: transit): create the key once, read it, rotate it, and move
+# its decryption floor (and trim, with trim: true).
+# path "transit/keys/orders" {
+#   capabilities = ["create", "read", "update"]
+# }
+# path "transit/keys/orders/rotate" {
+#   capabilities = ["update"]
+# }
+# path "transit/keys/orders/config" {
+#   capabilities = ["update"]
+# }
+# path "transit/keys/orders/trim" {
+#   capabilities = ["update"]
+# }

@@ -47,7 +47,7 @@ from rotator.report import (
 from rotator.rotation import Outcome, RotationResult, Rotator
 from rotator.schedule import Trigger
 from rotator.store import ScheduleState, SecretStore
-from rotator.vault import KV2Store, VaultConnection
+from rotator.vault import VaultConnection, VaultStore
 from rotator.vault.connection import EventSink
 
 __all__ = ["cli", "main"]
@@ -335,7 +335,7 @@ _NULL: Any = _NullWriter()
 
 
 def _store(config: Config, connection: VaultConnection | None = None) -> SecretStore:
-    return KV2Store(connection or VaultConnection(config.vault))
+    return VaultStore(connection or VaultConnection(config.vault))
 
 
 def _read_states(config: Config) -> dict[str, ScheduleState | RotatorError | None]:

@@ -274,7 +274,20 @@ class Window(_Model):
         return self
 
 
-Engine = Literal["kv2"]
+Engine = Literal["kv2", "kv1", "transit"]
+TransitKeyType = Literal[
+    "aes128-gcm96",
+    "aes256-gcm96",
+    "chacha20-poly1305",
+    "ed25519",
+    "ecdsa-p256",
+    "ecdsa-p384",
+    "ecdsa-p521",
+    "rsa-2048",
+    "rsa-3072",
+    "rsa-4096",
+    "hmac",
+]
 
 
 class _SecretFields(_Model):
@@ -288,6 +301,9 @@ class _SecretFields(_Model):
     retry: RetryPolicy = RetryPolicy()
     window: Window | None = None
     adopt: bool = False
+    #: transit only: the type of a key rotator creates, and whether to trim old versions.
+    key_type: TransitKeyType = "aes256-gcm96"
+    trim: bool = False
 
 
 class SecretDefaults(_SecretFields):
@@ -302,13 +318,29 @@ class SecretConfig(_SecretFields):
 
     name: SecretName
     path: VaultPath
-    generator: GeneratorSpec
+    generator: GeneratorSpec | None = None
     schedule: Schedule
+
+    @model_validator(mode="after")
+    def _engine_fits(self) -> Self:
+        if self.engine == "transit":
+            if self.generator is not None:
+                raise ValueError(
+                    "generator: a transit key is rotated by Vault itself; remove the generator"
+                )
+        elif self.generator is None:
+            raise ValueError(f"generator: required for engine {self.engine}")
+        return self
 
     @property
     def vault_path(self) -> str:
         """The secret's address for messages: ``mount/path``."""
         return f"{self.mount}/{self.path}"
+
+    @property
+    def kind(self) -> str:
+        """What is rotated: the generator's kind, or ``transit-key``."""
+        return self.generator.kind if self.generator is not None else "transit-key"
 
 
 class AuditConfig(_Model):

@@ -126,7 +126,7 @@ def status_row(
         "engine": secret.engine,
         "mount": secret.mount,
         "path": secret.path,
-        "kind": secret.generator.kind,
+        "kind": secret.kind,
         "schedule": describe_schedule(secret),
     }
     if isinstance(state, RotatorError):

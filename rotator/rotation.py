@@ -22,7 +22,7 @@ from rotator.config import SecretConfig
 from rotator.errors import CasConflict, ConfigError, InvalidVaultData, NotManaged, RotatorError
 from rotator.generators import SYSTEM_RANDOM, RandomSource
 from rotator.record import KeyEntry, SecretRecord, make_kid
-from rotator.schedule import Trigger, in_window, next_due, window_open_at
+from rotator.schedule import Trigger, engine_jitter, in_window, next_due, window_open_at
 from rotator.store import SecretStore, StoredSecret
 
 __all__ = ["Outcome", "RotationResult", "Rotator", "Trigger"]
@@ -91,7 +91,7 @@ class Rotator:
             engine=secret.engine,
             mount=secret.mount,
             path=secret.path,
-            generator=secret.generator.kind,
+            generator=secret.kind,
             trigger=str(trigger),
             rotation_id=rotation_id,
             attempt=attempt,
@@ -120,7 +120,8 @@ class Rotator:
                 )
             now = self._clock.now().replace(microsecond=0)
             record = stored.record if stored is not None else None
-            wait = None if force or record is None else _reason_to_wait(secret, record, now)
+            due_at = stored.schedule.next_rotation_at if stored is not None else None
+            wait = None if force or due_at is None else _reason_to_wait(secret, due_at, now)
             if wait is not None:
                 reason, until = wait
                 version = stored.version if stored else None
@@ -141,17 +142,24 @@ class Rotator:
             if dry_run:
                 return result(Outcome.PLANNED, previous_version=previous_version)
             log.info("rotation.started", previous_version=previous_version)
-            generated = secret.generator.generate(self._random)
-            entry = KeyEntry.from_generated(generated, kid=make_kid(self._random), now=now)
-            due = next_due(secret, now, self._random)
-            new_record = (
-                record.rotated(
-                    entry, now=now, next_rotation_at=due, keep_previous=secret.keep_previous
+            if secret.generator is None:
+                written = self._store.rotate_native(secret, read=stored, rotation_id=rotation_id)
+                kid = written.kid or f"v{written.version}"
+                due = next_due(secret, now, engine_jitter(secret, written.version))
+            else:
+                generated = secret.generator.generate(self._random)
+                entry = KeyEntry.from_generated(generated, kid=make_kid(self._random), now=now)
+                kid = entry.kid
+                due = next_due(secret, now, self._random)
+                if record is not None:
+                    new_record = record.rotated(
+                        entry, now=now, next_rotation_at=due, keep_previous=secret.keep_previous
+                    )
+                else:
+                    new_record = SecretRecord.first(entry, now=now, next_rotation_at=due)
+                written = self._store.write(
+                    secret, new_record, read=stored, rotation_id=rotation_id
                 )
-                if record is not None
-                else SecretRecord.first(entry, now=now, next_rotation_at=due)
-            )
-            written = self._store.write(secret, new_record, read=stored, rotation_id=rotation_id)
         except CasConflict as exc:
             peer_due = self._peer_due(secret)
             log.info(
@@ -185,7 +193,7 @@ class Rotator:
             "rotation.succeeded",
             version=written.version,
             previous_version=previous_version,
-            kid=entry.kid,
+            kid=kid,
             next_rotation_at=format_time(due),
             duration_ms=duration,
             **fields,
@@ -194,7 +202,7 @@ class Rotator:
             Outcome.SUCCEEDED,
             version=written.version,
             previous_version=previous_version,
-            kid=entry.kid,
+            kid=kid,
             rotated_at=now,
             next_rotation_at=due,
             duration_ms=duration,
@@ -214,13 +222,18 @@ class Rotator:
             engine=secret.engine,
             mount=secret.mount,
             path=secret.path,
-            generator=secret.generator.kind,
+            generator=secret.kind,
             trigger=str(Trigger.MANUAL),
             rotation_id=rotation_id,
         )
         where = f"{secret.mount}/{secret.path}"
         try:
             stored = self._store.read(secret)
+            if secret.engine != "kv2":
+                raise ConfigError(
+                    f"{where} is on engine {secret.engine}: rollback needs KV v2's versions "
+                    "(KV v1 keeps none; a transit key keeps its old versions for decryption)"
+                )
             if stored is None or not stored.managed or stored.record is None:
                 raise NotManaged("there is no secret managed by rotator to roll back", path=where)
             if stored.version < 2:
@@ -289,11 +302,11 @@ class Rotator:
 
 
 def _reason_to_wait(
-    secret: SecretConfig, record: SecretRecord, now: datetime
+    secret: SecretConfig, due_at: datetime, now: datetime
 ) -> tuple[str, datetime] | None:
     """Why a scheduled rotation must wait, and until when; None if it may run now."""
-    if now < record.next_rotation_at:
-        return "not_due", record.next_rotation_at
+    if now < due_at:
+        return "not_due", due_at
     if secret.window is not None and not in_window(secret.window, now):
         return "outside_window", window_open_at(secret.window, now)[0]
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,6 +15,7 @@ from rotator.store import ScheduleState
 
 __all__ = [
     "Trigger",
+    "engine_jitter",
     "in_window",
     "next_due",
     "next_fire",
@@ -95,6 +97,28 @@ def next_due(secret: SecretConfig, rotated_at: datetime, random: RandomSource) -
     if jitter_seconds > 0:
         due += timedelta(seconds=random.randbelow(jitter_seconds + 1))
     return due.replace(microsecond=0)
+
+
+class _SeededJitter:
+    """Deterministic jitter for engines that keep no due time of their own.
+
+    A transit key stores only when each version was made; the due time is
+    recomputed from it, so the jitter must come out the same every time.
+    """
+
+    def __init__(self, seed: str) -> None:
+        self._seed = hashlib.sha256(seed.encode()).digest()
+
+    def token_bytes(self, n: int) -> bytes:
+        return (self._seed * (n // len(self._seed) + 1))[:n]
+
+    def randbelow(self, n: int) -> int:
+        return int.from_bytes(self._seed, "big") % n
+
+
+def engine_jitter(secret: SecretConfig, version: int) -> RandomSource:
+    """The jitter source for `secret` at `version`: the same answer on every replica."""
+    return _SeededJitter(f"{secret.name}:{secret.mount}/{secret.path}:{version}")
 
 
 def retry_delay(policy: RetryPolicy, attempt: int, random: RandomSource) -> timedelta:

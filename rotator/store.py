@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rotator.config import SecretConfig
+from rotator.errors import ConfigError
 from rotator.record import SecretRecord
 
 __all__ = [
@@ -51,6 +52,9 @@ class StoredSecret:
     managed: bool
     record: SecretRecord | None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    #: For engines without a record (transit): the clock as the engine keeps it.
+    rotated_at: datetime | None = None
+    next_rotation_at: datetime | None = None
 
     @property
     def schedule(self) -> ScheduleState:
@@ -58,8 +62,8 @@ class StoredSecret:
         return ScheduleState(
             version=self.version,
             managed=self.managed,
-            rotated_at=record.rotated_at if record else None,
-            next_rotation_at=record.next_rotation_at if record else None,
+            rotated_at=record.rotated_at if record else self.rotated_at,
+            next_rotation_at=record.next_rotation_at if record else self.next_rotation_at,
         )
 
 
@@ -73,6 +77,8 @@ class Written:
 
     version: int
     warning: str | None = None
+    #: The key id of what became current, for engines that name it themselves (transit).
+    kid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,14 @@ class SecretStore(ABC):
     @abstractmethod
     def history(self, secret: SecretConfig) -> list[VersionInfo]:
         """Every version still stored, newest first; empty if nothing is stored."""
+
+    def rotate_native(
+        self, secret: SecretConfig, *, read: StoredSecret | None, rotation_id: str
+    ) -> Written:
+        """Have the engine rotate `secret` itself (transit keys). KV engines cannot."""
+        raise ConfigError(
+            f"engine {secret.engine} needs a generator", key=f"secrets[{secret.name}].generator"
+        )
 
     def required_capabilities(self, secret: SecretConfig) -> dict[str, tuple[str, ...]]:
         """The Vault paths `secret` needs and the capabilities on each (for validate)."""

@@ -31,6 +31,8 @@ class NotFound(Exception):
 def _vault_messages(exc: hvac.exceptions.VaultError) -> str:
     errors = exc.errors or []
     text = "; ".join(str(item) for item in errors if item)
+    if not text and exc.args and exc.args[0]:
+        text = str(exc.args[0])  # hvac's own validation puts its message here
     return text or type(exc).__name__
 
 

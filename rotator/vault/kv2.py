@@ -175,7 +175,7 @@ class KV2Store(SecretStore):
             {
                 "managed-by": MANAGED_BY,
                 "rotator-secret": secret.name,
-                "generator": secret.generator.kind,
+                "generator": secret.kind,
                 "rotated-at": format_time(record.rotated_at),
                 "next-rotation-at": format_time(record.next_rotation_at),
                 "rotation-id": rotation_id,

@@ -153,3 +153,17 @@ def test_a_config_token_never_shows_in_its_repr() -> None:
     config = parse_config(base(), environ=ENV)
     assert "t0ken-for-tests" not in repr(config)
     assert "t0ken-for-tests" not in str(config.vault)
+
+
+SHIPPED_CONFIGS = sorted(
+    path
+    for path in (Path(__file__).resolve().parents[2] / "config").rglob("*.yaml")
+    if path.parent.name != "prometheus"
+)
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_is_valid(path: Path) -> None:
+    environ = {"VAULT_TOKEN": "t", "ROTATOR_ROLE_ID": "role", "HOME": "/nonexistent"}
+    config = load_config(path, environ=environ)
+    assert config.secrets
