@@ -35,6 +35,7 @@ from rotator.daemon import Backend, Daemon
 from rotator.durations import format_duration
 from rotator.errors import ConfigError, RotatorError
 from rotator.generators import GENERATOR_KINDS, parse_generator
+from rotator.hooks import HookRunner
 from rotator.report import (
     HISTORY_HEADERS,
     PLAN_HEADERS,
@@ -144,8 +145,11 @@ def rotate(
     config = obj.config()
     secrets = list(config.secrets) if all_ else [config.secret(name) for name in names]
     audit, writer = make_audit_logger(config.audit, stream=sys.stderr)
+    hooks = HookRunner(audit)
     rotator = Rotator(
-        _store(config, VaultConnection(config.vault, events=_event_sink(audit))), audit
+        _store(config, VaultConnection(config.vault, events=_event_sink(audit))),
+        audit,
+        after_success=hooks.after_rotation,
     )
 
     def one(secret: SecretConfig) -> RotationResult:
@@ -169,6 +173,7 @@ def rotate(
                 if result.error is not None:
                     exit_code = max(exit_code, result.error.exit_code)
     finally:
+        hooks.close(wait=True)
         writer.close()
     if show_bar:
         click.echo(", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())))
@@ -264,9 +269,12 @@ def rollback(obj: _Context, name: str, to_version: int | None) -> None:
     config = obj.config()
     secret = config.secret(name)
     audit, writer = make_audit_logger(config.audit, stream=sys.stderr)
+    hooks = HookRunner(audit)
     try:
-        result = Rotator(_store(config), audit).rollback(secret, to_version=to_version)
+        rotator = Rotator(_store(config), audit, after_success=hooks.after_rotation)
+        result = rotator.rollback(secret, to_version=to_version)
     finally:
+        hooks.close(wait=True)
         writer.close()
     if result.error is not None:
         raise result.error

@@ -39,6 +39,7 @@ __all__ = [
     "AppRoleAuth",
     "AuditConfig",
     "AuthConfig",
+    "CommandHook",
     "Config",
     "JwtAuth",
     "KubernetesAuth",
@@ -50,6 +51,7 @@ __all__ = [
     "TLSConfig",
     "TokenAuth",
     "VaultConfig",
+    "WebhookHook",
     "Window",
     "expand_env",
     "load_config",
@@ -274,6 +276,37 @@ class Window(_Model):
         return self
 
 
+class WebhookHook(_Model):
+    """POST a JSON event (never the value) after each successful rotation."""
+
+    kind: Literal["webhook"]
+    url: str
+    #: HMAC-SHA256 key for the ``X-Rotator-Signature`` header (use ``${VAR}``).
+    signing_key: SecretStr | None = None
+    timeout: PositiveDuration = timedelta(seconds=5)
+    attempts: int = Field(3, ge=1, le=10)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _url(self) -> Self:
+        if not re.match(r"^https?://[^/\s]+", self.url):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        return self
+
+
+class CommandHook(_Model):
+    """Run a program (no shell) after each successful rotation."""
+
+    kind: Literal["command"]
+    argv: tuple[str, ...] = Field(min_length=1)
+    timeout: PositiveDuration = timedelta(seconds=30)
+    #: Give the program the new value on its standard input.
+    pass_value: bool = False
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+Hook = Annotated[WebhookHook | CommandHook, Field(discriminator="kind")]
+
 Engine = Literal["kv2", "kv1", "transit"]
 TransitKeyType = Literal[
     "aes128-gcm96",
@@ -304,6 +337,7 @@ class _SecretFields(_Model):
     #: transit only: the type of a key rotator creates, and whether to trim old versions.
     key_type: TransitKeyType = "aes256-gcm96"
     trim: bool = False
+    hooks: tuple[Hook, ...] = ()
 
 
 class SecretDefaults(_SecretFields):
@@ -328,6 +362,8 @@ class SecretConfig(_SecretFields):
                 raise ValueError(
                     "generator: a transit key is rotated by Vault itself; remove the generator"
                 )
+            if any(isinstance(hook, CommandHook) and hook.pass_value for hook in self.hooks):
+                raise ValueError("hooks: pass_value needs a generated value; transit has none")
         elif self.generator is None:
             raise ValueError(f"generator: required for engine {self.engine}")
         return self

@@ -35,6 +35,7 @@ from rotator.clock import SYSTEM_CLOCK, Clock, format_time
 from rotator.config import Config, SecretConfig
 from rotator.errors import RotatorError
 from rotator.generators import SYSTEM_RANDOM, RandomSource
+from rotator.hooks import HookRunner
 from rotator.metrics import Metrics
 from rotator.rotation import Outcome, RotationResult, Rotator
 from rotator.schedule import Trigger, next_fire, plan_first_run, retry_delay
@@ -86,7 +87,8 @@ class Daemon:
         self._backend = backend_factory(config)
         self._clock = clock
         self._random = random
-        self._rotator = Rotator(self._backend.store, audit, clock=clock, random=random)
+        self._hooks = HookRunner(audit)
+        self._rotator = self._new_rotator(self._backend)
         self._reload_config = reload_config
         self._on_reload = on_reload
         self.board = StatusBoard()
@@ -107,6 +109,15 @@ class Daemon:
         self._health: VaultHealth | None = None
         self._health_at: datetime | None = None
         self._health_lock = threading.Lock()
+
+    def _new_rotator(self, backend: Backend) -> Rotator:
+        return Rotator(
+            backend.store,
+            self._audit,
+            clock=self._clock,
+            random=self._random,
+            after_success=self._hooks.after_rotation,
+        )
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -160,6 +171,7 @@ class Daemon:
                 return
             self._stopped = True
         self._scheduler.shutdown(wait=True)
+        self._hooks.close(wait=True)
         if self._server is not None:
             self._server.stop()
         self._audit.info("daemon.stopped")
@@ -211,9 +223,7 @@ class Daemon:
         with self._lock:
             if backend is not None:
                 self._backend = backend
-                self._rotator = Rotator(
-                    backend.store, self._audit, clock=self._clock, random=self._random
-                )
+                self._rotator = self._new_rotator(backend)
             self._config = config
             self._secrets = new
         for name in removed:

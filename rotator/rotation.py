@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +25,7 @@ from rotator.generators import SYSTEM_RANDOM, RandomSource
 from rotator.record import KeyEntry, SecretRecord, make_kid
 from rotator.schedule import Trigger, engine_jitter, in_window, next_due, window_open_at
 from rotator.store import SecretStore, StoredSecret
+from rotator.values import SecretValue
 
 __all__ = ["Outcome", "RotationResult", "Rotator", "Trigger"]
 
@@ -52,6 +54,13 @@ class RotationResult:
     next_rotation_at: datetime | None = None
     error: RotatorError | None = None
     duration_ms: int = 0
+    #: ``rotation`` or ``rollback``.
+    operation: str = "rotation"
+
+
+#: Called after each successful rotation or rollback (hooks): the secret, what
+#: happened, and the new current value (None for transit keys).
+AfterSuccess = Callable[[SecretConfig, "RotationResult", SecretValue | None], None]
 
 
 class Rotator:
@@ -64,11 +73,28 @@ class Rotator:
         *,
         clock: Clock = SYSTEM_CLOCK,
         random: RandomSource = SYSTEM_RANDOM,
+        after_success: AfterSuccess | None = None,
     ) -> None:
         self._store = store
         self._audit = audit
         self._clock = clock
         self._random = random
+        self._after_success = after_success
+
+    def _notify(
+        self, secret: SecretConfig, result: RotationResult, value: SecretValue | None
+    ) -> RotationResult:
+        if self._after_success is not None and secret.hooks:
+            try:
+                self._after_success(secret, result, value)
+            except Exception as exc:  # a notification must not turn a rotation into a failure
+                self._audit.error(
+                    "hook.failed",
+                    secret=secret.name,
+                    rotation_id=result.rotation_id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+        return result
 
     def rotate(
         self,
@@ -142,6 +168,7 @@ class Rotator:
             if dry_run:
                 return result(Outcome.PLANNED, previous_version=previous_version)
             log.info("rotation.started", previous_version=previous_version)
+            value: SecretValue | None = None
             if secret.generator is None:
                 written = self._store.rotate_native(secret, read=stored, rotation_id=rotation_id)
                 kid = written.kid or f"v{written.version}"
@@ -149,7 +176,7 @@ class Rotator:
             else:
                 generated = secret.generator.generate(self._random)
                 entry = KeyEntry.from_generated(generated, kid=make_kid(self._random), now=now)
-                kid = entry.kid
+                kid, value = entry.kid, entry.value
                 due = next_due(secret, now, self._random)
                 if record is not None:
                     new_record = record.rotated(
@@ -198,7 +225,7 @@ class Rotator:
             duration_ms=duration,
             **fields,
         )
-        return result(
+        done = result(
             Outcome.SUCCEEDED,
             version=written.version,
             previous_version=previous_version,
@@ -207,6 +234,7 @@ class Rotator:
             next_rotation_at=due,
             duration_ms=duration,
         )
+        return self._notify(secret, done, value)
 
     def rollback(self, secret: SecretConfig, *, to_version: int | None = None) -> RotationResult:
         """Make the current value of an older version current again, as a new version.
@@ -280,9 +308,10 @@ class Rotator:
             next_rotation_at=format_time(due),
             duration_ms=round((time.monotonic() - started) * 1000),
         )
-        return RotationResult(
+        done = RotationResult(
             secret=secret.name,
             outcome=Outcome.SUCCEEDED,
+            operation="rollback",
             rotation_id=rotation_id,
             trigger=Trigger.MANUAL,
             version=written.version,
@@ -291,6 +320,7 @@ class Rotator:
             rotated_at=now,
             next_rotation_at=due,
         )
+        return self._notify(secret, done, old.current.value)
 
     def _peer_due(self, secret: SecretConfig) -> datetime | None:
         """When the secret a peer just rotated is due next, if Vault can say."""

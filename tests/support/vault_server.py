@@ -72,7 +72,7 @@ def wait_until_ready(address: str, timeout: float = 30.0, ca_cert: Path | None =
             # The dev server writes its CA file a moment after it starts.
             context = ssl.create_default_context(cafile=str(ca_cert)) if ca_cert else None
             url = f"{address}/v1/sys/health"
-            with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError) as exc:
