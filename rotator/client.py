@@ -6,7 +6,7 @@ only (and `cryptography` for `Keyring.multi_fernet`)::
 
     reader = SecretReader(hvac.Client(url=..., token=...), "apps/web/session")
     ring = reader.keyring()             # cached; refreshed when the secret is due
-    app.config.update(ring.flask_config())   # SECRET_KEY + SECRET_KEY_FALLBACKS
+    app.session_interface = flask_session_interface(reader)  # Flask sessions follow rotations
 
     signature = ring.sign(b"payload")   # "kid.signature": verifiable after a rotation
     ring.verify(b"payload", signature)  # against every key in the keyring
@@ -34,6 +34,9 @@ from rotator.generators import check_api_key
 if TYPE_CHECKING:
     import hvac
     from cryptography.fernet import MultiFernet
+    from flask import Flask
+    from flask.sessions import SessionInterface
+    from itsdangerous import URLSafeTimedSerializer
 
 __all__ = [
     "Key",
@@ -41,6 +44,7 @@ __all__ = [
     "KeyringUnavailable",
     "SecretReader",
     "check_api_key",
+    "flask_session_interface",
     "sign_webhook",
     "verify_webhook",
 ]
@@ -273,6 +277,29 @@ class SecretReader:
         """Read again at the next call (for example after a signature failed to verify)."""
         with self._lock:
             self._fetched_at = float("-inf")
+
+
+# -- Flask --------------------------------------------------------------------
+
+
+def flask_session_interface(reader: SecretReader) -> SessionInterface:
+    """A Flask session interface that signs with the reader's current key.
+
+    Flask opens the session before any ``before_request`` handler runs, so
+    keys set there arrive one request late; this interface sets
+    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` from the keyring each time
+    Flask asks for its signing serializer::
+
+        app.session_interface = flask_session_interface(reader)
+    """
+    from flask.sessions import SecureCookieSessionInterface  # noqa: PLC0415 (optional use)
+
+    class RotatingSessionInterface(SecureCookieSessionInterface):
+        def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+            app.config.update(reader.keyring().flask_config())
+            return super().get_signing_serializer(app)
+
+    return RotatingSessionInterface()
 
 
 # -- webhooks ----------------------------------------------------------------

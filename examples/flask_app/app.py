@@ -1,10 +1,10 @@
 """A Flask app whose session key is a rotator-managed secret.
 
-Every request takes the keyring from `rotator.client.SecretReader` (cached,
-refreshed when the secret falls due) and hands it to Flask as
-``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``: a session cookie signed before
-a rotation keeps working after it, until ``keep_previous`` more rotations
-have passed.
+Flask's session interface takes the keyring from
+`rotator.client.SecretReader` (cached, refreshed when the secret falls due)
+as ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` each time it signs or checks
+a cookie: a session cookie signed before a rotation keeps working after it,
+until ``keep_previous`` more rotations have passed.
 
 Run it beside `make demo` (in another terminal):
 
@@ -23,9 +23,9 @@ from __future__ import annotations
 import os
 
 import hvac
-from flask import Flask, g, session
+from flask import Flask, session
 
-from rotator.client import SecretReader
+from rotator.client import SecretReader, flask_session_interface
 
 
 def create_app() -> Flask:
@@ -37,23 +37,19 @@ def create_app() -> Flask:
         refresh_interval=float(os.environ.get("KEY_REFRESH_SECONDS", "60")),
     )
 
-    @app.before_request
-    def use_current_keys() -> None:
-        ring = reader.keyring()
-        app.config.update(ring.flask_config())
-        g.key_version = ring.version
+    app.session_interface = flask_session_interface(reader)
 
     @app.post("/login/<name>")
     def login(name: str) -> dict[str, object]:
         session["user"] = name
-        return {"user": name, "key_version": g.key_version}
+        return {"user": name, "key_version": reader.keyring().version}
 
     @app.get("/whoami")
     def whoami() -> tuple[dict[str, object], int]:
         user = session.get("user")
         if user is None:
             return {"error": "no valid session"}, 401
-        return {"user": user, "key_version": g.key_version}, 200
+        return {"user": user, "key_version": reader.keyring().version}, 200
 
     @app.get("/keys")
     def keys() -> dict[str, object]:

@@ -66,7 +66,7 @@ class FlaskApp:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                self.call("GET", "/keys")
+                self.call("GET", "/whoami")  # no key is read before the first login
                 return
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.2)
