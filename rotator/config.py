@@ -76,6 +76,12 @@ def _positive(value: timedelta) -> timedelta:
     return value
 
 
+def _at_most_an_hour(value: timedelta) -> timedelta:
+    if value > timedelta(hours=1):
+        raise ValueError("must be at most 1h")
+    return value
+
+
 def _timezone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
@@ -191,7 +197,7 @@ class VaultConfig(_Model):
     namespace: str | None = None
     auth: AuthConfig
     tls: TLSConfig = TLSConfig()
-    timeout: PositiveDuration = timedelta(seconds=10)
+    timeout: Annotated[PositiveDuration, AfterValidator(_at_most_an_hour)] = timedelta(seconds=10)
 
     @model_validator(mode="after")
     def _address(self) -> Self:

@@ -331,7 +331,15 @@ class Daemon:
                 immediate += 1
             self._schedule(secret.name, run_at, trigger, attempt=1)
 
-    def _schedule(self, name: str, run_at: datetime, trigger: Trigger, *, attempt: int) -> None:
+    def _schedule(
+        self,
+        name: str,
+        run_at: datetime,
+        trigger: Trigger,
+        *,
+        attempt: int,
+        rotation_id: str | None = None,
+    ) -> None:
         with self._lock:
             if self._stopping.is_set():
                 return
@@ -344,7 +352,7 @@ class Daemon:
             self._scheduler.add_job(
                 self._run,
                 trigger=DateTrigger(run_date=run_at),
-                args=(name, trigger, attempt),
+                args=(name, trigger, attempt, rotation_id),
                 id=job_id,
                 name=name,
             )
@@ -370,7 +378,9 @@ class Daemon:
 
     # -- one job -----------------------------------------------------------
 
-    def _run(self, name: str, trigger: Trigger, attempt: int) -> None:
+    def _run(
+        self, name: str, trigger: Trigger, attempt: int, rotation_id: str | None = None
+    ) -> None:
         with self._lock:
             if self._stopping.is_set() or name in self._running:
                 return
@@ -380,7 +390,9 @@ class Daemon:
             self._running.add(name)
             rotator = self._rotator
         try:
-            result: RotationResult | None = rotator.rotate(secret, trigger=trigger, attempt=attempt)
+            result: RotationResult | None = rotator.rotate(
+                secret, trigger=trigger, attempt=attempt, rotation_id=rotation_id
+            )
         except Exception as exc:  # a bug must not stop the schedule of this secret
             self._audit.exception(
                 "rotation.failed",
@@ -425,7 +437,13 @@ class Daemon:
                 delay_ms=round(delay.total_seconds() * 1000),
                 retry_at=format_time(now + delay),
             )
-            self._schedule(secret.name, now + delay, trigger, attempt=attempt + 1)
+            self._schedule(
+                secret.name,
+                now + delay,
+                trigger,
+                attempt=attempt + 1,
+                rotation_id=result.rotation_id if result is not None else None,
+            )
             return
         # Permanent failure, or retries used up: try again at the next scheduled
         # time, but no later than max_backoff, so a long period does not leave a

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["MAX_DURATION", "format_duration", "parse_duration"]
+
+#: The longest duration rotator accepts anywhere (ten years).
+MAX_DURATION = timedelta(days=3653)
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -21,7 +24,7 @@ def parse_duration(text: str | int | float) -> timedelta:
     if isinstance(text, int | float):
         if text < 0:
             raise ValueError(f"a duration cannot be negative, got {text!r}")
-        return timedelta(seconds=text)
+        return _bounded(float(text), text)
     cleaned = text.strip().replace(" ", "")
     if not cleaned:
         raise ValueError("expected a duration such as 90s, 15m, 12h or 30d, got an empty string")
@@ -34,6 +37,12 @@ def parse_duration(text: str | int | float) -> timedelta:
         position = match.end()
     if position != len(cleaned):
         raise ValueError(f"expected a duration such as 90s, 15m, 12h or 30d, got {text!r}")
+    return _bounded(seconds, text)
+
+
+def _bounded(seconds: float, text: object) -> timedelta:
+    if not seconds <= MAX_DURATION.total_seconds():  # also refuses inf and nan
+        raise ValueError(f"a duration must be at most ten years, got {text!r}")
     return timedelta(seconds=seconds)
 
 

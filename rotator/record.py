@@ -64,6 +64,8 @@ class SecretRecord:
     keyring: tuple[KeyEntry, ...]
     rotated_at: datetime
     next_rotation_at: datetime
+    #: The rotation that wrote this version: lets a retry recognise its own write.
+    rotation_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.keyring:
@@ -84,12 +86,14 @@ class SecretRecord:
         now: datetime,
         next_rotation_at: datetime,
         keep_previous: int,
+        rotation_id: str | None = None,
     ) -> SecretRecord:
         """The record after `new` becomes current, keeping `keep_previous` older keys."""
         return SecretRecord(
             keyring=(new, *self.keyring)[: keep_previous + 1],
             rotated_at=now,
             next_rotation_at=next_rotation_at,
+            rotation_id=rotation_id,
         )
 
     def restored(
@@ -99,6 +103,7 @@ class SecretRecord:
         now: datetime,
         next_rotation_at: datetime,
         keep_previous: int,
+        rotation_id: str | None = None,
     ) -> SecretRecord:
         """The record after an older key becomes current again (a rollback).
 
@@ -110,11 +115,24 @@ class SecretRecord:
             keyring=(old, *others)[: keep_previous + 1],
             rotated_at=now,
             next_rotation_at=next_rotation_at,
+            rotation_id=rotation_id,
         )
 
     @classmethod
-    def first(cls, new: KeyEntry, *, now: datetime, next_rotation_at: datetime) -> SecretRecord:
-        return cls(keyring=(new,), rotated_at=now, next_rotation_at=next_rotation_at)
+    def first(
+        cls,
+        new: KeyEntry,
+        *,
+        now: datetime,
+        next_rotation_at: datetime,
+        rotation_id: str | None = None,
+    ) -> SecretRecord:
+        return cls(
+            keyring=(new,),
+            rotated_at=now,
+            next_rotation_at=next_rotation_at,
+            rotation_id=rotation_id,
+        )
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -129,6 +147,8 @@ class SecretRecord:
         data["keyring"] = [entry.to_data() for entry in self.keyring]
         data["rotated_at"] = format_time(self.rotated_at)
         data["next_rotation_at"] = format_time(self.next_rotation_at)
+        if self.rotation_id is not None:
+            data["rotation_id"] = self.rotation_id
         return data
 
     @classmethod
@@ -161,7 +181,13 @@ class SecretRecord:
             raise bad("rotated_at")
         if next_rotation_at is None:
             raise bad("next_rotation_at")
-        return cls(tuple(entries), rotated_at, next_rotation_at)
+        rotation_id = data.get("rotation_id")
+        return cls(
+            tuple(entries),
+            rotated_at,
+            next_rotation_at,
+            rotation_id if isinstance(rotation_id, str) else None,
+        )
 
 
 def _read_time(data: Mapping[str, Any], name: str) -> datetime | None:

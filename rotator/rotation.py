@@ -24,7 +24,7 @@ from rotator.errors import CasConflict, ConfigError, InvalidVaultData, NotManage
 from rotator.generators import SYSTEM_RANDOM, RandomSource
 from rotator.record import KeyEntry, SecretRecord, make_kid
 from rotator.schedule import Trigger, engine_jitter, in_window, next_due, window_open_at
-from rotator.store import SecretStore, StoredSecret
+from rotator.store import SecretStore, StoredSecret, Written
 from rotator.values import SecretValue
 
 __all__ = ["Outcome", "RotationResult", "Rotator", "Trigger"]
@@ -104,13 +104,18 @@ class Rotator:
         force: bool = False,
         attempt: int = 1,
         dry_run: bool = False,
+        rotation_id: str | None = None,
     ) -> RotationResult:
         """Rotate `secret` if it is due (or `force`), with check-and-set.
 
         Never raises a `RotatorError`: failures come back as an outcome and
-        are recorded as ``rotation.failed``.
+        are recorded as ``rotation.failed``. A retry passes the `rotation_id`
+        of its first attempt: if that attempt's write reached Vault after all
+        (its answer was lost), the retry finds it and records it as succeeded
+        instead of rotating again.
         """
-        rotation_id = str(uuid.uuid4())
+        retried_id = rotation_id if attempt > 1 else None
+        rotation_id = rotation_id or str(uuid.uuid4())
         started = time.monotonic()
         log = self._audit.bind(
             secret=secret.name,
@@ -147,6 +152,15 @@ class Rotator:
             now = self._clock.now().replace(microsecond=0)
             record = stored.record if stored is not None else None
             due_at = stored.schedule.next_rotation_at if stored is not None else None
+            if (
+                retried_id is not None
+                and stored is not None
+                and record is not None
+                and record.rotation_id == retried_id
+            ):
+                return self._confirmed(
+                    secret, stored, record, log=log, result=result, duration_ms=elapsed_ms()
+                )
             wait = None if force or due_at is None else _reason_to_wait(secret, due_at, now)
             if wait is not None:
                 reason, until = wait
@@ -168,25 +182,7 @@ class Rotator:
             if dry_run:
                 return result(Outcome.PLANNED, previous_version=previous_version)
             log.info("rotation.started", previous_version=previous_version)
-            value: SecretValue | None = None
-            if secret.generator is None:
-                written = self._store.rotate_native(secret, read=stored, rotation_id=rotation_id)
-                kid = written.kid or f"v{written.version}"
-                due = next_due(secret, now, engine_jitter(secret, written.version))
-            else:
-                generated = secret.generator.generate(self._random)
-                entry = KeyEntry.from_generated(generated, kid=make_kid(self._random), now=now)
-                kid, value = entry.kid, entry.value
-                due = next_due(secret, now, self._random)
-                if record is not None:
-                    new_record = record.rotated(
-                        entry, now=now, next_rotation_at=due, keep_previous=secret.keep_previous
-                    )
-                else:
-                    new_record = SecretRecord.first(entry, now=now, next_rotation_at=due)
-                written = self._store.write(
-                    secret, new_record, read=stored, rotation_id=rotation_id
-                )
+            written, kid, due, value = self._write_new(secret, stored, now, rotation_id)
         except CasConflict as exc:
             peer_due = self._peer_due(secret)
             log.info(
@@ -236,6 +232,69 @@ class Rotator:
         )
         return self._notify(secret, done, value)
 
+    def _write_new(
+        self,
+        secret: SecretConfig,
+        stored: StoredSecret | None,
+        now: datetime,
+        rotation_id: str,
+    ) -> tuple[Written, str, datetime, SecretValue | None]:
+        """Make and write the new version: what was written, its kid, next due time, value."""
+        if secret.generator is None:  # the engine rotates by itself (transit)
+            written = self._store.rotate_native(secret, read=stored, rotation_id=rotation_id)
+            due = next_due(secret, now, engine_jitter(secret, written.version))
+            return written, written.kid or f"v{written.version}", due, None
+        generated = secret.generator.generate(self._random)
+        entry = KeyEntry.from_generated(generated, kid=make_kid(self._random), now=now)
+        due = next_due(secret, now, self._random)
+        record = stored.record if stored is not None else None
+        if record is not None:
+            new_record = record.rotated(
+                entry,
+                now=now,
+                next_rotation_at=due,
+                keep_previous=secret.keep_previous,
+                rotation_id=rotation_id,
+            )
+        else:
+            new_record = SecretRecord.first(
+                entry, now=now, next_rotation_at=due, rotation_id=rotation_id
+            )
+        written = self._store.write(secret, new_record, read=stored, rotation_id=rotation_id)
+        return written, entry.kid, due, entry.value
+
+    def _confirmed(
+        self,
+        secret: SecretConfig,
+        stored: StoredSecret,
+        record: SecretRecord,
+        *,
+        log: FilteringBoundLogger,
+        result: Callable[..., RotationResult],
+        duration_ms: int,
+    ) -> RotationResult:
+        """An earlier attempt's write landed although its answer was lost: record it once."""
+        previous_version = max(0, stored.version - 1)
+        log.info(
+            "rotation.succeeded",
+            version=stored.version,
+            previous_version=previous_version,
+            kid=record.current.kid,
+            next_rotation_at=format_time(record.next_rotation_at),
+            duration_ms=duration_ms,
+            confirmed_after_error=True,
+        )
+        done: RotationResult = result(
+            Outcome.SUCCEEDED,
+            version=stored.version,
+            previous_version=previous_version,
+            kid=record.current.kid,
+            rotated_at=record.rotated_at,
+            next_rotation_at=record.next_rotation_at,
+            duration_ms=duration_ms,
+        )
+        return self._notify(secret, done, record.current.value)
+
     def rollback(self, secret: SecretConfig, *, to_version: int | None = None) -> RotationResult:
         """Make the current value of an older version current again, as a new version.
 
@@ -282,7 +341,11 @@ class Rotator:
             now = self._clock.now().replace(microsecond=0)
             due = next_due(secret, now, self._random)
             record = stored.record.restored(
-                old.current, now=now, next_rotation_at=due, keep_previous=secret.keep_previous
+                old.current,
+                now=now,
+                next_rotation_at=due,
+                keep_previous=secret.keep_previous,
+                rotation_id=rotation_id,
             )
             written = self._store.write(secret, record, read=stored, rotation_id=rotation_id)
         except RotatorError as exc:

@@ -19,6 +19,8 @@ class FaultProxy:
         self.port: int = self._listener.getsockname()[1]
         self.address = f"http://127.0.0.1:{self.port}"
         self.delay = 0.0
+        #: Connections accepted so far (a test can prove nothing reached Vault).
+        self.connections = 0
         self._down = threading.Event()
         self._closed = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -49,6 +51,7 @@ class FaultProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            self.connections += 1
             if self._down.is_set():
                 client.close()
                 continue

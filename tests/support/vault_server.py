@@ -10,6 +10,7 @@ through testcontainers when a Docker API answers (image
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -75,6 +76,9 @@ def wait_until_ready(address: str, timeout: float = 30.0, ca_cert: Path | None =
             with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as exc:  # sealed, standby: not ready yet
+            exc.close()
+            last = exc
         except (urllib.error.URLError, OSError) as exc:
             last = exc
         time.sleep(0.1)
@@ -198,3 +202,106 @@ def acquire_vault() -> VaultServer:
     if docker_reachable():
         return start_container(os.environ.get("ROTATOR_TEST_VAULT_IMAGE", DEFAULT_IMAGE))
     return BaoDevServer().start().server()
+
+
+class RaftServer:
+    """A non-dev OpenBao: integrated (Raft) storage on disk, initialised and unsealed here.
+
+    Unlike the dev server it survives a stop and a start with its data, and
+    comes back sealed, as a real server does.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.cluster_port = free_port()
+        self.address = f"http://127.0.0.1:{self.port}"
+        self.token = ""
+        self.unseal_key = ""
+        self._process: subprocess.Popen[bytes] | None = None
+        (data_dir / "raft").mkdir(parents=True, exist_ok=True)
+        self._log = (data_dir / "server.log").open("ab")
+        self._config = data_dir / "server.hcl"
+        self._config.write_text(
+            f'storage "raft" {{\n  path = "{data_dir / "raft"}"\n  node_id = "node1"\n}}\n'
+            f'listener "tcp" {{\n  address = "127.0.0.1:{self.port}"\n'
+            f'  cluster_address = "127.0.0.1:{self.cluster_port}"\n  tls_disable = true\n}}\n'
+            f'api_addr = "http://127.0.0.1:{self.port}"\n'
+            f'cluster_addr = "http://127.0.0.1:{self.cluster_port}"\n'
+            "disable_mlock = true\n"
+        )
+
+    def _bao(self, *args: str) -> str:
+        done = subprocess.run(
+            [bao_binary(), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={
+                **os.environ,
+                "BAO_ADDR": self.address,
+                "VAULT_ADDR": self.address,
+                "BAO_TOKEN": self.token,
+                "VAULT_TOKEN": self.token,
+                "HOME": tempfile.gettempdir(),
+            },
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bao {' '.join(args[:2])} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self) -> RaftServer:
+        self._process = subprocess.Popen(
+            [bao_binary(), "server", f"-config={self._config}"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HOME": tempfile.gettempdir()},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # up, even if sealed or not initialised
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("OpenBao (raft) did not start listening")
+
+    def initialise(self) -> None:
+        answer = json.loads(
+            self._bao("operator", "init", "-key-shares=1", "-key-threshold=1", "-format=json")
+        )
+        self.unseal_key = answer["unseal_keys_b64"][0]
+        self.token = answer["root_token"]
+        self.unseal()
+        self._bao("secrets", "enable", "-path=secret", "-version=2", "kv")
+
+    def unseal(self) -> None:
+        self._bao("operator", "unseal", self.unseal_key)
+        wait_until_ready(self.address, timeout=60)
+
+    def seal(self) -> None:
+        self._bao("operator", "seal")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._process = None
+
+    def restart(self, *, down_for: float = 0.0) -> None:
+        """Stop, stay down `down_for` seconds, start, unseal."""
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+        self.unseal()
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()

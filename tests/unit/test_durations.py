@@ -35,3 +35,9 @@ def test_format_round_trips() -> None:
     for text in ("1d2h", "1m30s", "45s", "3h"):
         assert format_duration(parse_duration(text)) == text
     assert format_duration(timedelta(0)) == "0s"
+
+
+@pytest.mark.parametrize("text", [10**12, "100000d", 1e300, float("inf"), "9999999999999w"])
+def test_absurd_durations_are_refused_not_overflowed(text: str | float) -> None:
+    with pytest.raises(ValueError, match="at most ten years"):
+        parse_duration(text)

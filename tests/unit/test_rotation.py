@@ -177,3 +177,44 @@ def test_dry_run_writes_nothing() -> None:
     assert result.outcome is Outcome.PLANNED
     assert h.store.writes == 0
     assert h.events() == []
+
+
+class LostAnswerStore(MemoryStore):
+    """The write lands in Vault, but its answer never reaches rotator."""
+
+    lose_next = False
+
+    def write(
+        self,
+        secret: SecretConfig,
+        record: SecretRecord,
+        *,
+        read: StoredSecret | None,
+        rotation_id: str,
+    ) -> Written:
+        written = super().write(secret, record, read=read, rotation_id=rotation_id)
+        if self.lose_next:
+            self.lose_next = False
+            raise VaultUnavailable("cannot reach Vault: connection aborted", path=secret.path)
+        return written
+
+
+def test_a_retry_recognises_its_own_write_whose_answer_was_lost() -> None:
+    h = Harness(LostAnswerStore())
+    s = secret()
+    store = h.store
+    assert isinstance(store, LostAnswerStore)
+    h.rotator.rotate(s, trigger=Trigger.INITIAL)
+    h.clock.now_value = T0 + timedelta(hours=2)
+    store.lose_next = True
+    first = h.rotator.rotate(s, trigger=Trigger.SCHEDULE)
+    assert first.outcome is Outcome.FAILED
+    assert h.store.writes == 2  # it did land
+    retry = h.rotator.rotate(s, trigger=Trigger.SCHEDULE, attempt=2, rotation_id=first.rotation_id)
+    assert retry.outcome is Outcome.SUCCEEDED
+    assert retry.version == 2
+    assert h.store.writes == 2  # and was not made again
+    confirmed = h.events()[-1]
+    assert confirmed["event"] == "rotation.succeeded"
+    assert confirmed["confirmed_after_error"] is True
+    assert confirmed["rotation_id"] == first.rotation_id
