@@ -9,6 +9,7 @@ its key (``secrets[web-session].generator.bytes: ...``), as a `ConfigError`
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import zoneinfo
@@ -493,25 +494,38 @@ def expand_env(value: str, environ: Mapping[str, str], *, key: str) -> str:
 
 
 def _expand_tree(node: Any, environ: Mapping[str, str], key: str) -> Any:
+    """`node` with every string expanded; unchanged parts are the same objects, not copies."""
     if isinstance(node, str):
-        return expand_env(node, environ, key=key or "<root>")
+        return expand_env(node, environ, key=key or "<root>") if "$" in node else node
     if isinstance(node, list):
-        return [_expand_tree(item, environ, f"{key}[{i}]") for i, item in enumerate(node)]
+        items = [_expand_tree(item, environ, f"{key}[{i}]") for i, item in enumerate(node)]
+        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
     if isinstance(node, dict):
-        return {
+        expanded = {
             name: _expand_tree(item, environ, f"{key}.{name}" if key else str(name))
             for name, item in node.items()
         }
+        return node if all(expanded[name] is item for name, item in node.items()) else expanded
     return node
 
 
-def _apply_vault_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
-    """Fill what the config leaves out from VAULT_ADDR, VAULT_TOKEN and friends."""
+def _apply_vault_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Fill what the config leaves out from VAULT_ADDR, VAULT_TOKEN and friends.
+
+    Returns a new top level with a new ``vault`` section; `raw` is not changed.
+    """
     vault = raw.get("vault")
     if vault is None:
-        vault = raw["vault"] = {}
+        vault = {}
     if not isinstance(vault, dict):
-        return
+        return raw
+    vault = {
+        **vault,
+        **{
+            part: dict(vault[part]) for part in ("auth", "tls") if isinstance(vault.get(part), dict)
+        },
+    }
+    raw = {**raw, "vault": vault}
     if "address" not in vault and environ.get("VAULT_ADDR"):
         vault["address"] = environ["VAULT_ADDR"]
     if "namespace" not in vault and environ.get("VAULT_NAMESPACE"):
@@ -538,6 +552,7 @@ def _apply_vault_environment(raw: dict[str, Any], environ: Mapping[str, str]) ->
         skip = environ.get("VAULT_SKIP_VERIFY", "").lower()
         if "verify" not in tls and skip in {"1", "true", "yes"}:
             tls["verify"] = False
+    return raw
 
 
 def _format_key(loc: Sequence[int | str], raw: Any) -> str:
@@ -592,12 +607,39 @@ def parse_config(
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys")
     raw = _expand_tree(raw, environ, "")
-    _apply_vault_environment(raw, environ)
+    raw = _apply_vault_environment(raw, environ)
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         detail = "\n  ".join(validation_messages(exc, raw))
         raise ConfigError(f"{source}: invalid config:\n  {detail}") from None
+    _share_equal_parts(config)
+    return config
+
+
+#: The parts of a secret that are usually equal across many secrets (from ``defaults``).
+_SHARED_FIELDS = ("generator", "schedule", "retry", "window", "jitter")
+
+
+def _share_equal_parts(config: Config) -> None:
+    """Make equal sub-objects of different secrets one object.
+
+    A config of a hundred thousand secrets built from a few ``defaults``
+    would otherwise hold a hundred thousand equal generators, schedules and
+    retry policies. They are frozen, so sharing them changes nothing but the
+    memory: about half of it, measured at 100,000 secrets.
+    """
+    seen: dict[object, object] = {}
+    for secret in config.secrets:
+        for name in _SHARED_FIELDS:
+            value = getattr(secret, name)
+            try:
+                shared = seen.setdefault(value, value)
+            except TypeError:  # unhashable: leave it as it is
+                continue
+            if shared is not value:
+                # Bypasses pydantic's frozen check on purpose: the value is equal.
+                object.__setattr__(secret, name, shared)
 
 
 def validation_messages(exc: ValidationError, raw: Any, *, root: str = "") -> list[str]:
@@ -632,11 +674,27 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
         raise ConfigError(f"config file not found: {path}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    return parse_config(_parse_text(text, path), source=str(path), environ=environ)
+
+
+#: libyaml's parser when PyYAML was built with it (the wheels are): several times faster.
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse_text(text: str, path: Path) -> Any:
+    """YAML; a document that is JSON (a subset of YAML) takes the much faster JSON parser.
+
+    Generated configs with many thousands of secrets load in seconds as JSON.
+    """
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # YAML flow style, not JSON: let the YAML parser judge it
     try:
-        raw = yaml.safe_load(text)
+        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise ConfigError(f"{path}: {problem}{where}") from None
-    return parse_config(raw, source=str(path), environ=environ)
