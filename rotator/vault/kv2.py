@@ -76,18 +76,46 @@ class KV2Store(SecretStore):
         return data
 
     def read(self, secret: SecretConfig) -> StoredSecret | None:
-        metadata = self._read_metadata(secret)
-        if metadata is None:
-            return None
-        custom = _custom_metadata(metadata)
+        """The latest version with its metadata, in one request.
+
+        KV v2 answers a data read with the version's metadata, custom
+        metadata included (also for a deleted latest version). Only when
+        there is no version at all is the metadata asked for on its own
+        (it may exist, with an operator's custom metadata, and no data).
+        """
+        path = f"{secret.mount}/data/{secret.path}"
+        client = self._connection.client()
+        try:
+            with self._connection.request(path, "read"):
+                response = client.secrets.kv.v2.read_secret_version(
+                    path=secret.path, mount_point=secret.mount, raise_on_deleted_version=False
+                )
+        except NotFound:
+            metadata = self._read_metadata(secret)
+            if metadata is None:
+                return None
+            custom = _custom_metadata(metadata)
+            return StoredSecret(
+                version=metadata["current_version"],
+                managed=custom.get("managed-by") == MANAGED_BY,
+                record=None,
+                metadata=custom,
+            )
+        outer = response.get("data") if isinstance(response, Mapping) else None
+        meta = outer.get("metadata") if isinstance(outer, Mapping) else None
+        if not isinstance(meta, Mapping) or not isinstance(meta.get("version"), int):
+            raise InvalidVaultData("the answer has no version metadata", path=path)
+        custom = _custom_metadata(meta)
         managed = custom.get("managed-by") == MANAGED_BY
-        version: int = metadata["current_version"]
+        data = outer.get("data") if isinstance(outer, Mapping) else None
         record = None
-        if version > 0:
-            data = self._read_data(secret, version)
-            if data is not None and managed:
-                record = SecretRecord.from_data(data, path=f"{secret.mount}/data/{secret.path}")
-        return StoredSecret(version=version, managed=managed, record=record, metadata=custom)
+        if managed and data is not None:
+            if not isinstance(data, Mapping):
+                raise InvalidVaultData("the secret's data is not a mapping", path=path)
+            record = SecretRecord.from_data(data, path=path)
+        return StoredSecret(
+            version=meta["version"], managed=managed, record=record, metadata=custom
+        )
 
     def read_schedule(self, secret: SecretConfig) -> ScheduleState | None:
         metadata = self._read_metadata(secret)

@@ -127,7 +127,7 @@ def test_a_vault_that_cannot_be_reached_exits_1_naming_the_path(
     )
     done = run_cli("-c", config, "rotate", "x")
     assert done.returncode == 1
-    assert f"secret/metadata/{prefix}/x: cannot reach Vault" in done.stdout
+    assert f"secret/data/{prefix}/x: cannot reach Vault" in done.stdout
     failed = [e for e in events(done.stderr) if e["event"] == "rotation.failed"]
     assert failed
     assert failed[0]["error_type"] == "VaultUnavailable"
