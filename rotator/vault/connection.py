@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import hvac
+import requests
 
 from rotator.config import TokenAuth, VaultConfig
 from rotator.errors import (
@@ -229,6 +230,14 @@ class VaultConnection:
             if tls.client_cert is not None and tls.client_key is not None
             else None
         )
+        # requests reads every proxy variable of the environment on every request;
+        # read them once here instead (a fifth of a rotation's time otherwise).
+        session = requests.Session()
+        session.trust_env = False
+        session.proxies.update(requests.utils.get_environ_proxies(self.config.address))
+        # hvac prefers a given session's own settings to its arguments: set them there.
+        session.verify = self._verify()
+        session.cert = cert
         return hvac.Client(
             url=self.config.address,
             token=token,
@@ -236,6 +245,7 @@ class VaultConnection:
             verify=self._verify(),
             cert=cert,
             timeout=self.config.timeout.total_seconds(),
+            session=session,
         )
 
     def client(self) -> hvac.Client:
