@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from rotator.errors import RotatorError
 from rotator.generators import SYSTEM_RANDOM, RandomSource
 from rotator.hooks import HookRunner
 from rotator.metrics import Metrics
+from rotator.pending import PendingRuns, Planned
 from rotator.rotation import Outcome, RotationResult, Rotator
 from rotator.schedule import Trigger, next_fire, plan_first_run, retry_delay
 from rotator.server import Check, StatusServer
@@ -51,6 +53,10 @@ PROBE_INTERVAL = timedelta(seconds=10)
 PROBE_MAX_AGE = timedelta(seconds=1)
 #: How often --watch-config looks at the file.
 WATCH_INTERVAL_SECONDS = 2.0
+#: Runs due within this much time are APScheduler jobs; later ones wait in `PendingRuns`.
+HORIZON = timedelta(minutes=5)
+#: How often runs move from `PendingRuns` into APScheduler (well within the horizon).
+REFILL_INTERVAL = timedelta(minutes=1)
 
 
 def _nothing() -> None:
@@ -101,6 +107,7 @@ class Daemon:
         self._server: StatusServer | None = None
         self._lock = threading.Lock()
         self._job_ids: dict[str, str] = {}
+        self._pending = PendingRuns()
         self._running: set[str] = set()
         self._sequence = itertools.count(1)
         self._stopping = threading.Event()
@@ -153,7 +160,17 @@ class Daemon:
             listen=self.listen_address,
             pid=os.getpid(),
         )
+        started = time.monotonic()
         self._plan(self._config.secrets)
+        with self._lock:
+            near, far = len(self._job_ids), len(self._pending)
+        self._audit.info(
+            "daemon.planned",
+            secrets=len(self._secrets),
+            jobs=near,
+            later=far,
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
 
     def request_stop(self) -> None:
         """Take no new rotation from now on; safe to call from a signal handler."""
@@ -340,36 +357,54 @@ class Daemon:
         attempt: int,
         rotation_id: str | None = None,
     ) -> None:
+        planned = Planned(run_at, trigger, attempt, rotation_id)
         with self._lock:
             if self._stopping.is_set():
                 return
-            old = self._job_ids.pop(name, None)
-            if old is not None:
-                # JobLookupError: it is the job running now, already off the store.
-                with contextlib.suppress(JobLookupError):
-                    self._scheduler.remove_job(old)
-            job_id = f"{name}#{next(self._sequence)}"
-            self._scheduler.add_job(
-                self._run,
-                trigger=DateTrigger(run_date=run_at),
-                args=(name, trigger, attempt, rotation_id),
-                id=job_id,
-                name=name,
-            )
-            self._job_ids[name] = job_id
+            self._drop_plan(name)
+            if run_at <= self._clock.now() + HORIZON:
+                self._add_job(name, planned)
+            else:
+                self._pending.put(name, planned)
         self.board.planned(name, run_at)
+
+    def _add_job(self, name: str, planned: Planned) -> None:
+        """Give APScheduler a run (lock held)."""
+        job_id = f"{name}#{next(self._sequence)}"
+        self._scheduler.add_job(
+            self._run,
+            trigger=DateTrigger(run_date=planned.run_at),
+            args=(name, planned.trigger, planned.attempt, planned.rotation_id),
+            id=job_id,
+            name=name,
+        )
+        self._job_ids[name] = job_id
+
+    def _drop_plan(self, name: str) -> None:
+        """Forget the run planned for `name`, wherever it waits (lock held)."""
+        self._pending.discard(name)
+        old = self._job_ids.pop(name, None)
+        if old is not None:
+            # JobLookupError: it is the job running now, already off the store.
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job(old)
+
+    def _refill(self) -> None:
+        """Move the runs that came within the horizon into APScheduler."""
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            for name, planned in self._pending.pop_until(self._clock.now() + HORIZON):
+                self._add_job(name, planned)
 
     def _unschedule(self, name: str) -> None:
         with self._lock:
-            old = self._job_ids.pop(name, None)
-            if old is not None:
-                with contextlib.suppress(JobLookupError):
-                    self._scheduler.remove_job(old)
+            self._drop_plan(name)
 
     def next_run_times(self) -> dict[str, datetime]:
-        """When each secret's pending job runs."""
-        times = {}
+        """When each secret's planned run is."""
         with self._lock:
+            times = {name: planned.run_at for name, planned in self._pending.planned().items()}
             for name, job_id in self._job_ids.items():
                 job = self._scheduler.get_job(job_id)
                 if job is not None and job.next_run_time is not None:
