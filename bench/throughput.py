@@ -21,14 +21,14 @@ import secrets as random_secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import REPO, BaoDevServer, bao_binary, machine, write_result
-
 import hvac
+from _common import REPO, BaoDevServer, bao_binary, machine, write_result
 
 
 def write_config(path: Path, address: str, token: str, count: int) -> None:
@@ -90,7 +90,7 @@ class HvacLoop:
 
 def shell_rate(address: str, token: str, sample: int) -> float:
     env = {"VAULT_ADDR": address, "VAULT_TOKEN": token, "BAO_ADDR": address, "BAO_TOKEN": token,
-           "HOME": "/tmp"}
+           "HOME": tempfile.gettempdir()}
     bao = bao_binary()
     started = time.perf_counter()
     for index in range(sample):
