@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-throughput bench-scale clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check rotator tests
 	$(BIN)/ruff format --check rotator tests
 	$(BIN)/mypy rotator
+
+## bench: both benchmarks (they print ratios against baselines measured in the same run)
+bench: bench-throughput bench-scale
+
+bench-throughput: $(BIN)/.installed
+	$(BIN)/python bench/throughput.py
+
+bench-scale: $(BIN)/.installed
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .run

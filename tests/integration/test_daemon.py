@@ -385,3 +385,28 @@ def test_the_audit_line_of_a_rotation_is_whole_after_sigkill(
     succeeded = [e for e in parsed if e["event"] == "rotation.succeeded"]
     assert succeeded
     assert all(e["version"] >= 1 and e["kid"] for e in succeeded)
+
+
+def test_watch_config_reloads_when_the_file_changes(
+    write_config: ConfigWriter, root_client: hvac.Client, prefix: str, start_daemon: StartDaemon
+) -> None:
+    first = {
+        "name": "w1",
+        "path": f"{prefix}/w1",
+        "generator": {"kind": "token"},
+        "schedule": {"every": "1h"},
+    }
+    config = write_config([first])
+    daemon = start_daemon(config, "--watch-config")
+    daemon.wait_for(lambda found: len(named("rotation.succeeded")(found)) >= 1)
+    second = {**first, "name": "w2", "path": f"{prefix}/w2"}
+    write_config([first, second])  # the same file, changed
+    daemon.wait_for(
+        lambda found: any(e.get("added") == ["w2"] for e in named("config.loaded")(found)),
+        timeout=20,
+    )
+    daemon.wait_for(
+        lambda found: any(e["secret"] == "w2" for e in named("rotation.succeeded")(found))
+    )
+    assert daemon.stop() == 0
+    assert len(versions(root_client, f"{prefix}/w2")) == 1

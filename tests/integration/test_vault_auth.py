@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -19,11 +20,11 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.conftest import REPO, ConfigWriter, DaemonProcess, run_cli
 from tests.integration.test_kv2_rotation import versions
-from tests.support.vault_server import BaoDevServer, VaultServer
+from tests.support.vault_server import BaoDevServer, RaftServer, VaultServer
 
 StartDaemon = Callable[..., DaemonProcess]
 SERVICE_ACCOUNT_UID = "9a4d0c2e-1111-2222-3333-444455556666"
@@ -435,3 +436,102 @@ def test_the_standard_environment_variables_stand_in_for_the_vault_section(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(versions(root_client, f"{prefix}/e")) == 1
+
+
+def issue_certificates(folder: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1, and a client certificate, as PEM files."""
+    now = datetime.now(UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    def key_file(key: Any, file: str) -> Path:
+        path = folder / file
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return path
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("test CA"))
+        .issuer_name(name("test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = {"ca": folder / "ca.pem"}
+    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    for role, usage in (
+        ("server", ExtendedKeyUsageOID.SERVER_AUTH),
+        ("client", ExtendedKeyUsageOID.CLIENT_AUTH),
+    ):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(role))
+            .issuer_name(name("test CA"))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if role == "server":
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+        cert = builder.sign(ca_key, hashes.SHA256())
+        cert_path = folder / f"{role}.pem"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        prefix = "" if role == "server" else "client_"
+        files[f"{prefix}cert"] = cert_path
+        files[f"{prefix}key"] = key_file(key, f"{role}-key.pem")
+    return files
+
+
+def test_a_client_certificate_is_presented_when_vault_requires_one(
+    write_config: ConfigWriter, tmp_path: Path
+) -> None:
+    files = issue_certificates(tmp_path)
+    server = RaftServer(tmp_path / "openbao", tls=files)
+    server.start()
+    try:
+        server.initialise()
+        base = [secret("mtls", "m")]
+        with_cert = write_config(
+            base,
+            address=server.address,
+            token=server.token,
+            name="c.yaml",
+            vault={
+                "tls": {
+                    "ca_cert": str(files["ca"]),
+                    "client_cert": str(files["client_cert"]),
+                    "client_key": str(files["client_key"]),
+                }
+            },
+        )
+        done = run_cli("-c", with_cert, "rotate", "m")
+        assert done.returncode == 0, done.stdout + done.stderr
+        without = write_config(
+            base,
+            address=server.address,
+            token=server.token,
+            name="n.yaml",
+            vault={"tls": {"ca_cert": str(files["ca"])}},
+        )
+        refused = run_cli("-c", without, "rotate", "m")
+        assert refused.returncode == 1
+        assert "TLS failed" in refused.stdout or "cannot reach Vault" in refused.stdout
+    finally:
+        server.close()

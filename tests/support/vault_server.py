@@ -64,7 +64,12 @@ def free_port() -> int:
         return port
 
 
-def wait_until_ready(address: str, timeout: float = 30.0, ca_cert: Path | None = None) -> None:
+def wait_until_ready(
+    address: str,
+    timeout: float = 30.0,
+    ca_cert: Path | None = None,
+    client_cert: tuple[Path, Path] | None = None,
+) -> None:
     """Wait until ``/v1/sys/health`` answers 200 (initialised, unsealed, active)."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -72,6 +77,8 @@ def wait_until_ready(address: str, timeout: float = 30.0, ca_cert: Path | None =
         try:
             # The dev server writes its CA file a moment after it starts.
             context = ssl.create_default_context(cafile=str(ca_cert)) if ca_cert else None
+            if context is not None and client_cert is not None:
+                context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
             url = f"{address}/v1/sys/health"
             with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 if response.status == 200:
@@ -211,41 +218,53 @@ class RaftServer:
     comes back sealed, as a real server does.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, tls: dict[str, Path] | None = None) -> None:
+        """`tls`: ``ca``, ``cert``, ``key``, and ``client_cert``/``client_key`` to require
+        client certificates signed by ``ca``; None serves plain HTTP."""
         self.data_dir = data_dir
         self.port = free_port()
         self.cluster_port = free_port()
-        self.address = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.address = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.token = ""
         self.unseal_key = ""
         self._process: subprocess.Popen[bytes] | None = None
         (data_dir / "raft").mkdir(parents=True, exist_ok=True)
         self._log = (data_dir / "server.log").open("ab")
         self._config = data_dir / "server.hcl"
+        if tls:
+            listener_tls = (
+                f'  tls_cert_file = "{tls["cert"]}"\n  tls_key_file = "{tls["key"]}"\n'
+                f'  tls_client_ca_file = "{tls["ca"]}"\n'
+                "  tls_require_and_verify_client_cert = true\n"
+            )
+        else:
+            listener_tls = "  tls_disable = true\n"
         self._config.write_text(
             f'storage "raft" {{\n  path = "{data_dir / "raft"}"\n  node_id = "node1"\n}}\n'
             f'listener "tcp" {{\n  address = "127.0.0.1:{self.port}"\n'
-            f'  cluster_address = "127.0.0.1:{self.cluster_port}"\n  tls_disable = true\n}}\n'
-            f'api_addr = "http://127.0.0.1:{self.port}"\n'
-            f'cluster_addr = "http://127.0.0.1:{self.cluster_port}"\n'
+            f'  cluster_address = "127.0.0.1:{self.cluster_port}"\n{listener_tls}}}\n'
+            f'api_addr = "{self.address}"\n'
+            f'cluster_addr = "https://127.0.0.1:{self.cluster_port}"\n'
             "disable_mlock = true\n"
         )
 
     def _bao(self, *args: str) -> str:
+        env = {
+            **os.environ,
+            "BAO_ADDR": self.address,
+            "VAULT_ADDR": self.address,
+            "BAO_TOKEN": self.token,
+            "VAULT_TOKEN": self.token,
+            "HOME": tempfile.gettempdir(),
+        }
+        if self.tls:
+            for prefix in ("BAO", "VAULT"):
+                env[f"{prefix}_CACERT"] = str(self.tls["ca"])
+                env[f"{prefix}_CLIENT_CERT"] = str(self.tls["client_cert"])
+                env[f"{prefix}_CLIENT_KEY"] = str(self.tls["client_key"])
         done = subprocess.run(
-            [bao_binary(), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={
-                **os.environ,
-                "BAO_ADDR": self.address,
-                "VAULT_ADDR": self.address,
-                "BAO_TOKEN": self.token,
-                "VAULT_TOKEN": self.token,
-                "HOME": tempfile.gettempdir(),
-            },
+            [bao_binary(), *args], capture_output=True, text=True, timeout=60, check=False, env=env
         )
         if done.returncode != 0:
             raise RuntimeError(f"bao {' '.join(args[:2])} failed: {done.stderr.strip()}")
@@ -279,7 +298,13 @@ class RaftServer:
 
     def unseal(self) -> None:
         self._bao("operator", "unseal", self.unseal_key)
-        wait_until_ready(self.address, timeout=60)
+        client = (self.tls["client_cert"], self.tls["client_key"]) if self.tls else None
+        wait_until_ready(
+            self.address,
+            timeout=60,
+            ca_cert=self.tls["ca"] if self.tls else None,
+            client_cert=client,
+        )
 
     def seal(self) -> None:
         self._bao("operator", "seal")

@@ -100,3 +100,33 @@ def test_the_audit_file_is_appended_and_followed_across_logrotate(tmp_path: Path
     assert [json.loads(line)["event"] for line in path.read_text().splitlines()] == ["two"]
     rotated = (tmp_path / "audit" / "rotator.jsonl.1").read_text().splitlines()
     assert [json.loads(line)["event"] for line in rotated] == ["one"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_events_render_for_people_unless_json_is_forced() -> None:
+    screen = Terminal()
+    log, _ = make_audit_logger(AuditConfig(stdout=True, format="auto"), instance="i", stream=screen)
+    log.info("rotation.succeeded", secret="web", version=3)
+    line = screen.getvalue()
+    assert "rotation.succeeded" in line
+    assert "secret=web" in line
+    assert not line.startswith("{")
+    forced = Terminal()
+    log, _ = make_audit_logger(AuditConfig(stdout=True, format="json"), instance="i", stream=forced)
+    log.info("rotation.succeeded", secret="web")
+    assert json.loads(forced.getvalue())["secret"] == "web"
+
+
+def test_with_an_audit_file_the_terminal_gets_json_too(tmp_path: Path) -> None:
+    screen = Terminal()
+    log, writer = make_audit_logger(
+        AuditConfig(stdout=True, file=tmp_path / "a.jsonl"), instance="i", stream=screen
+    )
+    log.info("x", secret="web")
+    writer.close()
+    assert json.loads(screen.getvalue())["event"] == "x"
+    assert json.loads((tmp_path / "a.jsonl").read_text())["event"] == "x"
