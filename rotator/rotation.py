@@ -81,6 +81,21 @@ class Rotator:
         self._random = random
         self._after_success = after_success
 
+    def _log_for(
+        self, secret: SecretConfig, trigger: Trigger, rotation_id: str, **fields: Any
+    ) -> FilteringBoundLogger:
+        """The audit logger of one rotation: every event carries these fields."""
+        return self._audit.bind(
+            secret=secret.name,
+            engine=secret.engine,
+            mount=secret.mount,
+            path=secret.path,
+            generator=secret.kind,
+            trigger=str(trigger),
+            rotation_id=rotation_id,
+            **fields,
+        )
+
     def _notify(
         self, secret: SecretConfig, result: RotationResult, value: SecretValue | None
     ) -> RotationResult:
@@ -117,16 +132,7 @@ class Rotator:
         retried_id = rotation_id if attempt > 1 else None
         rotation_id = rotation_id or str(uuid.uuid4())
         started = time.monotonic()
-        log = self._audit.bind(
-            secret=secret.name,
-            engine=secret.engine,
-            mount=secret.mount,
-            path=secret.path,
-            generator=secret.kind,
-            trigger=str(trigger),
-            rotation_id=rotation_id,
-            attempt=attempt,
-        )
+        log = self._log_for(secret, trigger, rotation_id, attempt=attempt)
 
         def result(outcome: Outcome, **fields: Any) -> RotationResult:
             return RotationResult(
@@ -304,15 +310,7 @@ class Rotator:
         """
         rotation_id = str(uuid.uuid4())
         started = time.monotonic()
-        log = self._audit.bind(
-            secret=secret.name,
-            engine=secret.engine,
-            mount=secret.mount,
-            path=secret.path,
-            generator=secret.kind,
-            trigger=str(Trigger.MANUAL),
-            rotation_id=rotation_id,
-        )
+        log = self._log_for(secret, Trigger.MANUAL, rotation_id)
         where = f"{secret.mount}/{secret.path}"
         try:
             stored = self._store.read(secret)

@@ -197,11 +197,7 @@ class VaultConnection:
             with translate_errors("auth/token/renew-self", "update"):
                 response = client.auth.token.renew_self()
         except PermissionDenied:
-            raise AuthenticationFailed(
-                "Vault refused to renew the token (revoked or expired)",
-                path="auth/token/renew-self",
-                transient=self.can_login,
-            ) from None
+            raise self._refused("auth/token/renew-self") from None
         auth = response.get("auth") if isinstance(response, dict) else None
         ttl = int((auth or {}).get("lease_duration") or 0)
         renewable = bool((auth or {}).get("renewable"))
@@ -271,11 +267,15 @@ class VaultConnection:
             if self._token_accepted():
                 raise
             self.invalidate()
-            raise AuthenticationFailed(
-                "Vault does not accept the token (invalid, expired or revoked)",
-                path=path,
-                transient=self.can_login,
-            ) from None
+            raise self._refused(path) from None
+
+    def _refused(self, path: str) -> AuthenticationFailed:
+        """The error for a token Vault no longer takes (a login method can get another)."""
+        return AuthenticationFailed(
+            "Vault does not accept the token (invalid, expired or revoked)",
+            path=path,
+            transient=self.can_login,
+        )
 
     def _token_accepted(self) -> bool:
         try:
@@ -295,11 +295,7 @@ class VaultConnection:
             with translate_errors("auth/token/lookup-self", "read"):
                 response = client.auth.token.lookup_self()
         except PermissionDenied:
-            raise AuthenticationFailed(
-                "Vault does not accept the token (invalid, expired or revoked)",
-                path="auth/token/lookup-self",
-                transient=self.can_login,
-            ) from None
+            raise self._refused("auth/token/lookup-self") from None
         info = TokenInfo(response.get("data") or {})
         with self._lock:
             if not self.can_login and self._next_action_at is None:

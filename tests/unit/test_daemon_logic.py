@@ -23,18 +23,11 @@ from rotator.rotation import Outcome, RotationResult, Rotator
 from rotator.schedule import Trigger
 from rotator.store import ScheduleState
 from rotator.vault.connection import VaultHealth
+from tests.support.configs import FixedClock
 from tests.support.memory_store import MemoryStore
 from tests.support.seeded import SeededRandom
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self.value = now
-
-    def now(self) -> datetime:
-        return self.value
 
 
 def config(*names: str, every: str = "1h", **fields: Any) -> Config:

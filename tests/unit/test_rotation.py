@@ -12,18 +12,11 @@ from rotator.errors import CasConflict, VaultUnavailable
 from rotator.record import SecretRecord
 from rotator.rotation import Outcome, Rotator, Trigger
 from rotator.store import StoredSecret, Written
+from tests.support.configs import FixedClock
 from tests.support.memory_store import MemoryStore
 from tests.support.seeded import SeededRandom
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
-
-
-class FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self.now_value = now
-
-    def now(self) -> datetime:
-        return self.now_value
 
 
 def secret(**fields: Any) -> SecretConfig:

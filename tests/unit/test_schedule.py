@@ -3,28 +3,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rotator.config import RetryPolicy, Schedule, parse_config
+from rotator.config import RetryPolicy, Schedule
 from rotator.schedule import Trigger, next_due, next_fire, plan_first_run, retry_delay
 from rotator.store import ScheduleState
+from tests.support.configs import one_secret
 from tests.support.seeded import SeededRandom as Seeded
 
 T0 = datetime(2026, 3, 7, 12, 0, 30, 123456, tzinfo=UTC)
 
 
 def secret(**fields: Any) -> Any:
-    raw = {
-        "vault": {"auth": {"token": "x"}},
-        "secrets": [
-            {
-                "name": "s",
-                "path": "p",
-                "generator": {"kind": "token"},
-                "schedule": {"every": "1h"},
-                **fields,
-            }
-        ],
-    }
-    return parse_config(raw, environ={}).secrets[0]
+    return one_secret(**fields)
 
 
 def test_every_adds_the_period_to_whole_seconds() -> None:

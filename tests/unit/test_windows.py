@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from rotator.config import Window, parse_config
+from rotator.config import Window
 from rotator.errors import ConfigError
 from rotator.schedule import Trigger, in_window, next_due, plan_first_run, window_open_at
 from rotator.store import ScheduleState
+from tests.support.configs import one_secret
 from tests.support.seeded import SeededRandom
 
 
@@ -19,19 +20,7 @@ def utc(*args: int) -> datetime:
 
 
 def secret(**fields: Any) -> Any:
-    raw = {
-        "vault": {"auth": {"token": "x"}},
-        "secrets": [
-            {
-                "name": "s",
-                "path": "p",
-                "generator": {"kind": "token"},
-                "schedule": {"every": "1h"},
-                **fields,
-            }
-        ],
-    }
-    return parse_config(raw, environ={}).secrets[0]
+    return one_secret(**fields)
 
 
 NIGHT = Window(start="02:00", end="04:00", timezone="UTC")
