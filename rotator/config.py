@@ -16,7 +16,7 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -440,8 +441,9 @@ class Config(_Model):
         defaults = data.get("defaults") or {}
         secrets = data.get("secrets")
         if isinstance(defaults, Mapping) and isinstance(secrets, list):
+            parts = _PartCache()
             merged = [
-                {**defaults, **secret} if isinstance(secret, Mapping) else secret
+                parts.validated({**defaults, **secret}) if isinstance(secret, Mapping) else secret
                 for secret in secrets
             ]
             return {**data, "secrets": merged}
@@ -619,6 +621,59 @@ def parse_config(
 
 #: The parts of a secret that are usually equal across many secrets (from ``defaults``).
 _SHARED_FIELDS = ("generator", "schedule", "retry", "window", "jitter")
+
+
+class _PartCache:
+    """Validates each distinct generator, schedule, retry policy and window once.
+
+    With a hundred thousand secrets built from a few ``defaults``, pydantic
+    would otherwise build (and the process briefly hold) a hundred thousand
+    equal objects of each. A part that does not validate is left as it was,
+    so that the secret's own validation reports it with its key.
+    """
+
+    _TYPES: ClassVar[dict[str, Any]] = {
+        "generator": GeneratorSpec,
+        "schedule": Schedule,
+        "retry": RetryPolicy,
+        "window": Window,
+    }
+    _ADAPTERS: ClassVar[dict[str, TypeAdapter[Any]]] = {}
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[object, object]] = {}
+        self._by_text: dict[str, object] = {}
+
+    @classmethod
+    def _adapter(cls, name: str) -> TypeAdapter[Any]:
+        if name not in cls._ADAPTERS:
+            cls._ADAPTERS[name] = TypeAdapter(cls._TYPES[name])
+        return cls._ADAPTERS[name]
+
+    def _part(self, name: str, raw: object) -> object:
+        known = self._by_id.get(id(raw))
+        if known is not None and known[0] is raw:
+            return known[1]
+        try:
+            text = name + json.dumps(raw, sort_keys=True)
+        except (TypeError, ValueError):
+            return raw
+        part = self._by_text.get(text)
+        if part is None:
+            try:
+                part = self._adapter(name).validate_python(raw)
+            except ValidationError:
+                return raw
+            self._by_text[text] = part
+        self._by_id[id(raw)] = (raw, part)  # keeps raw alive, so its id stays unique
+        return part
+
+    def validated(self, secret: dict[str, Any]) -> dict[str, Any]:
+        for name in self._TYPES:
+            raw = secret.get(name)
+            if isinstance(raw, dict):
+                secret[name] = self._part(name, raw)
+        return secret
 
 
 def _share_equal_parts(config: Config) -> None:
