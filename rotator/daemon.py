@@ -153,6 +153,12 @@ class Daemon:
             id="vault-probe",
             name="vault-probe",
         )
+        self._scheduler.add_job(
+            self._refill,
+            trigger=IntervalTrigger(seconds=REFILL_INTERVAL.total_seconds()),
+            id="refill",
+            name="refill",
+        )
         self._audit.info(
             "daemon.started",
             secrets=len(self._secrets),

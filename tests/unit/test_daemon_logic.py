@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+import rotator.daemon as daemon_module
 from rotator.audit import make_audit_logger
 from rotator.board import StatusBoard
 from rotator.config import AuditConfig, Config, parse_config
@@ -235,3 +237,27 @@ def test_the_alert_rules_use_only_metrics_rotator_exposes() -> None:
     }
     assert used
     assert used <= exposed, used - exposed
+
+
+def test_runs_beyond_the_horizon_wait_outside_apscheduler_and_still_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(daemon_module, "HORIZON", timedelta(seconds=2))
+    monkeypatch.setattr(daemon_module, "REFILL_INTERVAL", timedelta(seconds=1))
+    store = MemoryStore()
+    stream = io.StringIO()
+    cfg = config("far", every="4s")
+    audit, _ = make_audit_logger(AuditConfig(format="json"), instance="t", stream=stream)
+    Rotator(store, audit).rotate(cfg.secrets[0], trigger=Trigger.MANUAL, force=True)
+    daemon = make_daemon(cfg, store, stream)
+    daemon.start()
+    try:
+        planned = json.loads(stream.getvalue().splitlines()[-1])
+        assert planned["event"] == "daemon.planned"
+        assert (planned["jobs"], planned["later"]) == (0, 1)  # due in 4 s: beyond the horizon
+        deadline = time.monotonic() + 15
+        while store.writes < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        daemon.stop()
+    assert store.writes >= 2  # the refill handed it to APScheduler in time
