@@ -135,9 +135,16 @@ PROGRESS_THRESHOLD = 10
     default=None,
     help="Rotations at the same time [default: scheduler.workers].",
 )
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per secret and line.")
 @click.pass_obj
 def rotate(
-    obj: _Context, names: tuple[str, ...], all_: bool, dry_run: bool, concurrency: int | None
+    obj: _Context,
+    names: tuple[str, ...],
+    *,
+    all_: bool,
+    dry_run: bool,
+    concurrency: int | None,
+    as_json: bool,
 ) -> None:
     """Rotate the named secrets now, whether or not they are due."""
     if bool(names) == all_:
@@ -155,7 +162,7 @@ def rotate(
     def one(secret: SecretConfig) -> RotationResult:
         return rotator.rotate(secret, trigger=Trigger.MANUAL, force=True, dry_run=dry_run)
 
-    show_bar = sys.stdout.isatty() and len(secrets) >= PROGRESS_THRESHOLD
+    show_bar = not as_json and sys.stdout.isatty() and len(secrets) >= PROGRESS_THRESHOLD
     exit_code = 0
     counts: dict[str, int] = {}
     try:
@@ -168,7 +175,9 @@ def rotate(
             for result in pool.map(one, secrets):
                 bar.update(1)
                 counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
-                if not show_bar or result.outcome is Outcome.FAILED:
+                if as_json:
+                    click.echo(json.dumps(_result_json(result)))
+                elif not show_bar or result.outcome is Outcome.FAILED:
                     click.echo(_describe(result))
                 if result.error is not None:
                     exit_code = max(exit_code, result.error.exit_code)
@@ -434,6 +443,24 @@ def _generator_params(args: list[str]) -> dict[str, Any]:
         target[leaf] = value
         index += 1
     return params
+
+
+def _result_json(result: RotationResult) -> dict[str, Any]:
+    """A rotation's outcome for scripts. Holds no value."""
+    return {
+        "secret": result.secret,
+        "outcome": str(result.outcome),
+        "reason": result.reason,
+        "rotation_id": result.rotation_id,
+        "version": result.version,
+        "previous_version": result.previous_version,
+        "kid": result.kid,
+        "next_rotation_at": (
+            format_time(result.next_rotation_at) if result.next_rotation_at else None
+        ),
+        "error": str(result.error) if result.error is not None else None,
+        "error_type": type(result.error).__name__ if result.error is not None else None,
+    }
 
 
 def _describe(result: RotationResult) -> str:

@@ -378,3 +378,23 @@ def test_validate_checks_the_config_and_with_check_vault_the_capabilities(
     )
     assert bad_token.returncode == 1
     assert "does not accept the token" in bad_token.stderr
+
+
+def test_rotate_json_gives_one_object_per_secret(write_config: ConfigWriter, prefix: str) -> None:
+    config = write_config(
+        [
+            {
+                "name": n,
+                "path": f"{prefix}/{n}",
+                "generator": {"kind": "token"},
+                "schedule": {"every": "1h"},
+            }
+            for n in ("j1", "j2")
+        ]
+    )
+    done = run_cli("-c", config, "rotate", "--all", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(row["secret"] for row in rows) == ["j1", "j2"]
+    assert {row["outcome"] for row in rows} == {"succeeded"}
+    assert all(row["version"] == 1 and row["kid"] for row in rows)
