@@ -51,7 +51,19 @@ def test_no_value_reaches_any_output_even_on_failures(
         }
         for spec in ALL_KIND_GENERATORS
     ]
-    config = write_config(secrets, address=sealable.address, token=sealable.token, audit_file=audit)
+    client.sys.enable_secrets_engine("kv", path="kv1", options={"version": "1"})
+    kv1 = {
+        "name": "s-kv1",
+        "path": "leak/kv1",
+        "mount": "kv1",
+        "engine": "kv1",
+        "generator": {"kind": "password"},
+        "schedule": {"every": "2s"},
+        "keep_previous": 2,
+    }
+    config = write_config(
+        [*secrets, kv1], address=sealable.address, token=sealable.token, audit_file=audit
+    )
     captured: list[str] = []
 
     def cli(*args: str, expect: int = 0, path: Path = config) -> None:
@@ -155,6 +167,10 @@ def test_no_value_reaches_any_output_even_on_failures(
             values.add(data["current"])
             values.update(entry["value"] for entry in data["keyring"])
     assert len(values) > 3 * len(secrets)
+    kv1_data = client.secrets.kv.v1.read_secret(path="leak/kv1", mount_point="kv1")["data"]
+    kv1_values = {entry["value"] for entry in kv1_data["keyring"]}
+    assert len(kv1_values) == 3
+    values |= kv1_values
     sample = sorted(values)[0]
     assert leaks([sample], f"x{sample}x") == [sample]  # the search itself works
     assert leaks(values, everything) == []
