@@ -56,7 +56,7 @@ def test_the_daemon_rotates_on_schedule_and_keeps_its_clock_in_vault(
         # each rotation happened when the one before said it was due, not earlier
         assert parse_time(after["rotated_at"]) >= parse_time(before["next_rotation_at"])
         gap = parse_time(after["rotated_at"]) - parse_time(before["rotated_at"])
-        assert timedelta(seconds=2) <= gap <= timedelta(seconds=4)
+        assert timedelta(seconds=2) <= gap <= timedelta(seconds=6)  # late only under load
 
     # A restart plans from Vault: nothing is rotated before it is due.
     slow = write_config(
