@@ -167,3 +167,18 @@ def test_every_shipped_config_is_valid(path: Path) -> None:
     environ = {"VAULT_TOKEN": "t", "ROTATOR_ROLE_ID": "role", "HOME": "/nonexistent"}
     config = load_config(path, environ=environ)
     assert config.secrets
+
+
+def test_vault_namespace_cacert_and_skip_verify_come_from_the_environment() -> None:
+    raw = base()
+    config = parse_config(
+        raw, environ={**ENV, "VAULT_NAMESPACE": "team-a", "VAULT_CACERT": "/etc/ssl/vault-ca.pem"}
+    )
+    assert config.vault.namespace == "team-a"
+    assert str(config.vault.tls.ca_cert) == "/etc/ssl/vault-ca.pem"
+    insecure = parse_config(raw, environ={**ENV, "VAULT_SKIP_VERIFY": "true"})
+    assert insecure.vault.tls.verify is False
+    raw["vault"]["namespace"] = "from-config"
+    assert parse_config(raw, environ={**ENV, "VAULT_NAMESPACE": "team-a"}).vault.namespace == (
+        "from-config"
+    )
