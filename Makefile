@@ -20,8 +20,8 @@ test: $(BIN)/.installed
 
 ## lint: ruff and mypy --strict, as CI runs them
 lint: $(BIN)/.installed
-	$(BIN)/ruff check rotator tests
-	$(BIN)/ruff format --check rotator tests
+	$(BIN)/ruff check rotator tests bench examples
+	$(BIN)/ruff format --check rotator tests bench examples
 	$(BIN)/mypy rotator
 
 ## bench: both benchmarks (they print ratios against baselines measured in the same run)

@@ -60,8 +60,13 @@ def timed_load(path: Path) -> float:
         "import time, sys; from rotator.config import load_config; "
         "t = time.perf_counter(); load_config(sys.argv[1]); print(time.perf_counter() - t)"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                          text=True, check=True, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
     return float(done.stdout.strip())
 
 
@@ -149,16 +154,22 @@ def main() -> None:  # noqa: PLR0915 (a benchmark is a script)
         seed(json_path, 0, far)  # everything cold first, to time the baseline
         seeded_seconds = time.perf_counter() - started
         base = hvac_metadata_loop(server.address, server.token, args.secrets, args.workers)
-        print(f"seeded {args.secrets} in {seeded_seconds:.0f} s; hvac metadata loop {base:.2f} s",
-              flush=True)
+        print(
+            f"seeded {args.secrets} in {seeded_seconds:.0f} s; hvac metadata loop {base:.2f} s",
+            flush=True,
+        )
         hot_start = datetime.now(UTC) + timedelta(seconds=3 * base + 60)
         hot_config = RESULTS / "scale-hot.json"
         hot_config.write_text(json.dumps({**document, "secrets": document["secrets"][: args.hot]}))
         due = seed(hot_config, args.hot, hot_start)
 
         launched = time.perf_counter()
-        daemon = subprocess.Popen([sys.executable, "-m", "rotator", "-c", str(json_path), "run"],
-                                  cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "rotator", "-c", str(json_path), "run"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         planned = None
         while planned is None:
             time.sleep(0.2)
@@ -168,13 +179,17 @@ def main() -> None:  # noqa: PLR0915 (a benchmark is a script)
                 raise SystemExit("the daemon stopped")
         plan_wall = time.perf_counter() - launched
         rss_planned, cpu_before = proc_stat(daemon.pid)
-        print(f"planned in {plan_wall:.2f} s from launch (planning itself "
-              f"{planned['duration_ms'] / 1000:.2f} s); {rss_planned:.0f} MB", flush=True)
+        print(
+            f"planned in {plan_wall:.2f} s from launch (planning itself "
+            f"{planned['duration_ms'] / 1000:.2f} s); {rss_planned:.0f} MB",
+            flush=True,
+        )
         time.sleep(args.idle_seconds)
         rss_idle, cpu_after = proc_stat(daemon.pid)
         idle_share = (cpu_after - cpu_before) / args.idle_seconds
-        print(f"idle: {100 * idle_share:.2f} % of a core over {args.idle_seconds:.0f} s",
-              flush=True)
+        print(
+            f"idle: {100 * idle_share:.2f} % of a core over {args.idle_seconds:.0f} s", flush=True
+        )
         if datetime.now(UTC) > hot_start:
             print("warning: planning ran into the hot minute; its delays include the start-up")
         wait = (hot_start + timedelta(seconds=70) - datetime.now(UTC)).total_seconds()
@@ -182,8 +197,11 @@ def main() -> None:  # noqa: PLR0915 (a benchmark is a script)
         deadline = time.monotonic() + 120
         delays: list[float] = []
         while time.monotonic() < deadline:
-            started_events = {e["secret"]: e["timestamp"] for e in audit_events(audit)
-                              if e["event"] == "rotation.started" and e["secret"] in due}
+            started_events = {
+                e["secret"]: e["timestamp"]
+                for e in audit_events(audit)
+                if e["event"] == "rotation.started" and e["secret"] in due
+            }
             if len(started_events) >= len(due):
                 break
             time.sleep(1)
@@ -217,8 +235,13 @@ def main() -> None:  # noqa: PLR0915 (a benchmark is a script)
         "delay_seconds_p50": round(statistics.median(delays), 3) if delays else None,
         "delay_seconds_p99": round(p99, 3),
         "delay_seconds_max": round(delays[-1], 3) if delays else None,
-        "goals": {"config_load_seconds": 10, "planning_ratio_to_hvac_loop": 1.5,
-                  "resident_mb": 400, "idle_cpu_share_of_a_core": 0.02, "delay_seconds_p99": 1},
+        "goals": {
+            "config_load_seconds": 10,
+            "planning_ratio_to_hvac_loop": 1.5,
+            "resident_mb": 400,
+            "idle_cpu_share_of_a_core": 0.02,
+            "delay_seconds_p99": 1,
+        },
     }
     path = write_result("scale", result)
     print(json.dumps(result, indent=2))
